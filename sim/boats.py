@@ -1,0 +1,287 @@
+"""Boats: one boat attempt, from commitment to its outcome, event by event.
+
+Two kinds (seeds 000, 003, 004):
+
+* a beach-launch dinghy: the group hides near the beach, the kit arrives, the
+  dinghy is assembled on the sand in minutes and launched;
+* a taxi boat: one or two people put it in on a waterway; it runs down the
+  waterway and along the shallows to a pickup beach, where the group, having
+  hidden nearby, wades out into the surf and boards.
+
+The night is simulated with scheduled events at minute resolution (model time
+is in days; the step of day *d* runs at noon, so a night lies inside
+``(d, d + 1)``). Detection on land hands the group to the nearest free patrol;
+a patrol that arrives while the group is still on land prevents the launch,
+unless the people hold it off with missiles until they are away (seed 003).
+Once in the water, a boat can only be stopped by a maritime unit, when policy
+allows (``sim.maritime``). Then the crossing: distance to UK waters from the
+launch point, speed, and a failure hazard that grows with load and sea state
+and jumps once the boat is past its endurance (MAIB: flooding 3.5-4 h out).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum, auto
+
+import numpy as np
+from mesa.discrete_space import CellAgent
+
+from sim.geography import Site, Waterway
+from sim.migrants import GroupState, MigrantGroup
+from sim.outcomes import BoatKind, Outcome
+
+
+class BoatState(Enum):
+    """Where a boat attempt stands."""
+
+    COMMITTED = auto()       # the network has committed it; kit on its way or hidden
+    ON_WATERWAY = auto()     # taxi boat put in, running to the pickup
+    ASSEMBLING = auto()      # dinghy being assembled on the sand
+    AT_SEA = auto()          # loaded and under way
+    PREVENTED = auto()       # stopped on land
+    INTERCEPTED = auto()     # stopped at sea
+    FAILED = auto()          # failed at sea: rescued or returned
+    CROSSED = auto()         # reached UK waters
+
+
+@dataclass
+class NightPlan:
+    """Times of one attempt, in model time (days)."""
+
+    hide: float        # group reaches its hiding place
+    exposed: float     # group leaves cover (assembly starts, or wading starts)
+    launch: float      # dinghy launched, or taxi boat picks up
+    put_in: float      # taxi boat put in on its waterway (== exposed for beach boats)
+
+
+def plan_night(rng: np.random.Generator, ops, dusk: float, dawn: float, run_hours: float, kind: BoatKind) -> NightPlan:
+    """Draw the timeline of one attempt inside the night.
+
+    Args:
+        rng: random generator.
+        ops: the scenario's ``operations`` section.
+        dusk: model time of dusk.
+        dawn: model time of dawn.
+        run_hours: taxi boat's run from put-in to pickup (0 for beach launches).
+        kind: beach or taxi.
+    """
+    hide_h = rng.uniform(ops.hide_hours_min, ops.hide_hours_max)
+    if kind is BoatKind.BEACH:
+        exposed_h = rng.uniform(ops.assembly_min_min, ops.assembly_min_max) / 60.0
+    else:
+        exposed_h = rng.uniform(ops.wade_min_min, ops.wade_min_max) / 60.0
+    earliest = dusk + (ops.earliest_start_h + hide_h + exposed_h) / 24.0
+    latest = dawn - ops.last_launch_before_dawn_h / 24.0
+    if earliest > latest:  # short summer night: less time in hiding
+        hide_h = max(0.0, hide_h - (earliest - latest) * 24.0)
+        earliest = dusk + (ops.earliest_start_h + hide_h + exposed_h) / 24.0
+    launch = rng.uniform(earliest, max(earliest, latest))
+    exposed = launch - exposed_h / 24.0
+    hide = exposed - hide_h / 24.0
+    put_in = launch - run_hours / 24.0 if kind is BoatKind.TAXI else exposed
+    return NightPlan(hide=hide, exposed=exposed, launch=launch, put_in=put_in)
+
+
+class Boat(CellAgent):
+    """One boat attempt, with its group, driven by scheduled events.
+
+    Args:
+        model: the model.
+        network: the smuggling network that committed it.
+        group: the migrant group it is for.
+        kind: beach launch or taxi boat.
+        site: launch beach, or pickup beach for a taxi boat.
+        waterway: where a taxi boat is put in (None for a beach launch).
+        plan: the night's timeline.
+    """
+
+    def __init__(self, model, network, group: MigrantGroup, kind: BoatKind, site: Site,
+                 waterway: Waterway | None, plan: NightPlan):
+        super().__init__(model)
+        self.network = network
+        self.group = group
+        self.kind = kind
+        self.site = site
+        self.waterway = waterway
+        self.plan = plan
+        self.day = model.day_index
+        self.wave = model.wave_today
+        self.state = BoatState.COMMITTED
+        # Taxi crews are one or two of the group (seed 003: "one or two migrants get the craft quietly into the water").
+        self.crew = min(group.people, int(model.rng.integers(1, 3))) if kind is BoatKind.TAXI else 0
+        self.detected = False
+        self.alerted_at: float | None = None
+        self.sea_intervention = 0
+        self.measure = ""
+        self.lives_at_risk = 0
+        self.intervention_deaths = 0
+        self.injuries = 0
+        self._events = []
+        coast = model.coast
+        if waterway is not None:
+            self.cell = model.grid[(waterway.col, coast.n_rows - 1)]
+        else:
+            self.cell = model.grid[(site.col, site.hide_row)]
+
+    # -- scheduling -----------------------------------------------------------------
+    def _at(self, when: float, handler) -> None:
+        self._events.append(self.model.schedule_event(handler, at=when))
+
+    def start(self) -> None:
+        """Schedule the night's events (called once, by the network)."""
+        rng = self.model.rng
+        sv = self.model.surveillance
+        p = self.plan
+        self._at(p.hide, self._on_hide)
+        self._at(p.exposed, self._on_exposed)
+        if self.kind is BoatKind.TAXI:
+            self._at(p.put_in, self._on_put_in)
+        self._at(p.launch, self._on_launch)
+        i = self.site.index
+        kit = self.model.params.surveillance.kit_exposure if self.kind is BoatKind.BEACH else 1.0
+        seen = sv.first_detection(rng, [((p.exposed - p.hide) * 24.0, kit * sv.hidden_per_h[i]),
+                                         ((p.launch - p.exposed) * 24.0, sv.open_per_h[i])])
+        if seen is not None:
+            self._at(p.hide + seen[0] / 24.0, self._on_detected)
+        if self.kind is BoatKind.TAXI and self.model.maritime.allows(loaded=False):
+            run = sv.first_detection(rng, [((p.launch - p.put_in) * 24.0, sv.open_per_h[i])])
+            if run is not None:
+                self._at(p.put_in + run[0] / 24.0, self._on_taxi_sighted)
+
+    def _cancel_pending(self) -> None:
+        for ev in self._events:
+            ev.cancel()
+        self._events.clear()
+
+    # -- events -----------------------------------------------------------------------
+    def _on_hide(self) -> None:
+        self.group.hide(self.model.grid[(self.site.col, self.site.hide_row)])
+
+    def _on_exposed(self) -> None:
+        self.group.go_to_beach(self.model.grid[(self.site.col, self.model.coast.shore_row)])
+        if self.kind is BoatKind.BEACH:
+            self.state = BoatState.ASSEMBLING
+            self.cell = self.group.cell
+
+    def _on_put_in(self) -> None:
+        self.state = BoatState.ON_WATERWAY
+        self.cell = self.model.grid[(self.waterway.col, self.model.coast.shore_row - 1)]
+
+    def _on_detected(self) -> None:
+        now = self.model.time
+        self.detected = True
+        self.alerted_at = now
+        on_beach = self.group.state is GroupState.ON_BEACH
+        sent = self.model.gendarmerie.dispatch(now, self.site, to_water=on_beach)
+        if sent is not None:
+            unit, arrival = sent
+            if arrival < self.plan.launch:
+                self._patrol = unit
+                self._at(arrival, self._on_patrol_arrives)
+        if self.kind is BoatKind.TAXI and self.state is not BoatState.AT_SEA:
+            self._try_sea_intervention(now, self.site.km, self.plan.launch, loaded=False)
+
+    def _on_patrol_arrives(self) -> None:
+        unit = self._patrol
+        unit.engage(self.group.cell)
+        rng = self.model.rng
+        g = self.model.params.gendarmerie
+        if self.group.state is GroupState.HIDING:
+            self._end(Outcome.PREVENTED_ON_LAND)
+            return
+        if self.kind is BoatKind.TAXI:
+            return  # people are in the surf: police are powerless in the water (seed 004)
+        # On the beach with the dinghy: missiles to hold the patrol off (seed 003).
+        self.injuries += int(rng.binomial(unit.officers, g.injury_probability))
+        if rng.random() >= g.holdoff_probability:
+            self._end(Outcome.PREVENTED_ON_LAND)
+
+    def _on_taxi_sighted(self) -> None:
+        if self.state is BoatState.ON_WATERWAY:
+            self.detected = True
+            frac = (self.model.time - self.plan.put_in) / max(1e-9, self.plan.launch - self.plan.put_in)
+            km = self.waterway.km + frac * (self.site.km - self.waterway.km)
+            self._try_sea_intervention(self.model.time, km, self.plan.launch, loaded=False)
+
+    def _try_sea_intervention(self, alerted: float, km: float, deadline: float, loaded: bool) -> bool:
+        maritime = self.model.maritime
+        if self.sea_intervention or not maritime.allows(loaded):
+            return False
+        when = maritime.reach(alerted, km, deadline)
+        if when is None:
+            return False
+        self.sea_intervention = 1
+        if loaded:
+            self._intervene(loaded=True)
+        else:
+            self._at(when, self._on_intervention_before_pickup)
+        return True
+
+    def _on_intervention_before_pickup(self) -> None:
+        self._intervene(loaded=False)
+
+    def _intervene(self, loaded: bool) -> None:
+        aboard = self.group.people - self.intervention_deaths if loaded else self.crew
+        result = self.model.maritime.intervene(self.model.rng, aboard, loaded)
+        self.measure = result.measure
+        self.lives_at_risk += result.lives_at_risk
+        self.intervention_deaths += result.deaths
+        if result.stopped:
+            self._end(Outcome.INTERCEPTED_AT_SEA)
+
+    def _on_launch(self) -> None:
+        if self.state in (BoatState.PREVENTED, BoatState.INTERCEPTED):
+            return
+        self.group.board()
+        self.state = BoatState.AT_SEA
+        self.cell = self.model.grid[(self.site.col, self.model.coast.shore_row - 1)]
+        maritime = self.model.maritime
+        if maritime.allows(loaded=True):
+            window_h = maritime.params.window_300m_min / 60.0
+            rate = self.model.surveillance.open_per_h[self.site.index]
+            now = self.model.time
+            alerted = self.alerted_at
+            if alerted is None and self.model.rng.random() < 1.0 - np.exp(-rate * window_h):
+                alerted = now
+            if alerted is not None and self._try_sea_intervention(alerted, self.site.km, now + window_h / 24.0, loaded=True):
+                if self.state is BoatState.INTERCEPTED:
+                    return
+        self._cross()
+
+    def _cross(self) -> None:
+        c = self.model.params.crossing
+        rng = self.model.rng
+        people = self.group.people - self.intervention_deaths
+        hours = self.site.uk_waters_km / c.speed_kmh
+        scale = (max(people, 1) / c.reference_load) ** c.load_exponent * np.exp(c.wave_factor_per_m * self.wave)
+        hazard = scale * (c.failure_per_hour * min(hours, c.endurance_hours)
+                          + c.failure_per_hour_after_endurance * max(0.0, hours - c.endurance_hours))
+        if rng.random() < 1.0 - np.exp(-hazard):
+            self._end(Outcome.FAILED_AT_SEA, crossing_deaths=int(rng.binomial(people, c.death_rate_on_failure)))
+        else:
+            self._end(Outcome.CROSSED)
+
+    # -- the end ----------------------------------------------------------------------
+    def _end(self, outcome: Outcome, crossing_deaths: int = 0) -> None:
+        self._cancel_pending()
+        deaths = self.intervention_deaths + crossing_deaths
+        people = self.group.people
+        self.state = {
+            Outcome.PREVENTED_ON_LAND: BoatState.PREVENTED,
+            Outcome.INTERCEPTED_AT_SEA: BoatState.INTERCEPTED,
+            Outcome.FAILED_AT_SEA: BoatState.FAILED,
+            Outcome.CROSSED: BoatState.CROSSED,
+        }[outcome]
+        rescued = people - deaths if outcome is Outcome.FAILED_AT_SEA else 0
+        group_end = {
+            Outcome.PREVENTED_ON_LAND: GroupState.DISPERSED,
+            Outcome.INTERCEPTED_AT_SEA: GroupState.DISPERSED,
+            Outcome.FAILED_AT_SEA: GroupState.RESCUED,
+            Outcome.CROSSED: GroupState.ARRIVED,
+        }[outcome]
+        # A taxi boat whose group was dispersed on land goes home with its boat.
+        self.network.outcome(self, outcome, boat_kept=(self.kind is BoatKind.TAXI and outcome is Outcome.PREVENTED_ON_LAND))
+        self.model.record_boat(self, outcome, people, deaths, rescued)
+        self.group.end(group_end, deaths=deaths)
+        self.remove()

@@ -1,0 +1,150 @@
+"""Maritime units: patrol boats with a lifeboat escort, for interception at sea.
+
+Used only when the policy allows it (``policy.shallow_water_interception``):
+
+* ``none``: the 2025 posture, police powerless once a boat is in the water (seed 004);
+* ``before_pickup``: the French doctrine, against taxi boats before they load,
+  with "graduated and reversible" measures (order to stop, nets on the
+  propeller, rerouting) and a lifeboat accompanying every intervention (seed 004);
+* ``up_to_300m``: the UK demand, also against loaded boats up to 300 m out (seed 004).
+
+Every intervention needs a free patrol boat and a free lifeboat, which limits
+how many can happen in a night (seed 004). The people aboard at the moment of
+an intervention are the lives it puts at risk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum, auto
+
+import numpy as np
+from mesa.discrete_space import CellAgent
+
+from sim.geography import Coast, Sectors
+
+
+class VesselState(Enum):
+    """What a patrol boat or lifeboat is doing."""
+
+    STANDBY = auto()
+    INTERVENING = auto()
+
+
+class PatrolBoat(CellAgent):
+    """A gendarmerie patrol boat on station off one stretch of coast."""
+
+    def __init__(self, model, cell, station_km: float):
+        """Create a patrol boat at its station."""
+        super().__init__(model)
+        self.cell = cell
+        self.station_km = station_km
+        self.state = VesselState.STANDBY
+
+
+class Lifeboat(CellAgent):
+    """A lifeboat that escorts every intervention (seed 004)."""
+
+    def __init__(self, model, cell, station_km: float):
+        """Create a lifeboat at its station."""
+        super().__init__(model)
+        self.cell = cell
+        self.station_km = station_km
+        self.state = VesselState.STANDBY
+
+
+@dataclass(frozen=True)
+class Intervention:
+    """The result of one intervention at sea."""
+
+    stopped: bool
+    measure: str
+    lives_at_risk: int
+    deaths: int
+
+
+class MaritimeCommand:
+    """Stations the vessels and decides whether an intervention can happen.
+
+    Args:
+        model: the model.
+        coast: the strip map.
+        sectors: deployment sectors (vessels follow the patrol weights).
+    """
+
+    def __init__(self, model, coast: Coast, sectors: Sectors):
+        m = model.params.maritime
+        self.params = m
+        self.mode = model.params.policy.shallow_water_interception
+        row = max(0, coast.shore_row - 3)
+        self.boats = [PatrolBoat(model, model.grid[(coast.col_of(sectors.centre_km(s)), row)], sectors.centre_km(s))
+                      for s in sectors.allocate(m.patrol_boats)]
+        self.lifeboats = [Lifeboat(model, model.grid[(coast.col_of(sectors.centre_km(s)), row)], sectors.centre_km(s))
+                          for s in sectors.allocate(m.lifeboats)]
+        self._boat_km = np.array([b.station_km for b in self.boats])
+        self._life_km = np.array([b.station_km for b in self.lifeboats])
+        self._boat_free = np.zeros(len(self.boats))
+        self._life_free = np.zeros(len(self.lifeboats))
+
+    def allows(self, loaded: bool) -> bool:
+        """Whether policy allows intervening against this boat."""
+        if self.mode == "none":
+            return False
+        if self.mode == "before_pickup":
+            return not loaded
+        return True
+
+    def reach(self, alerted: float, km: float, deadline: float) -> float | None:
+        """Commit a patrol boat and a lifeboat that can both reach ``km`` by ``deadline``.
+
+        Args:
+            alerted: model time the vessels are alerted.
+            km: where along the shore the target will be.
+            deadline: the last model time at which an intervention is possible.
+
+        Returns:
+            The model time of the intervention, or None when nothing can reach it.
+        """
+        if not len(self.boats) or not len(self.lifeboats):
+            return None
+        speed = self.params.speed_kmh * 24.0  # km per day
+        t_boat = np.where(self._boat_free <= alerted, alerted + np.abs(self._boat_km - km) / speed, np.inf)
+        t_life = np.where(self._life_free <= alerted, alerted + np.abs(self._life_km - km) / speed, np.inf)
+        i, j = int(np.argmin(t_boat)), int(np.argmin(t_life))
+        when = max(t_boat[i], t_life[j])
+        if when > deadline:
+            return None
+        done = when + self.params.intervention_hours / 24.0
+        self._boat_free[i] = done
+        self._life_free[j] = done
+        self.boats[i].state = VesselState.INTERVENING
+        self.lifeboats[j].state = VesselState.INTERVENING
+        return when
+
+    def intervene(self, rng: np.random.Generator, aboard: int, loaded: bool) -> Intervention:
+        """Apply the graduated measures to one boat (seed 004).
+
+        An order to stop; if ignored, nets on the propeller; if that fails,
+        rerouting. Each person aboard risks death, more so on a loaded boat
+        (seed 001: "drownings can easily happen").
+        """
+        m = self.params
+        stopped, measure = False, "rerouting"
+        for name, p in (("order_to_stop", m.stop_order_success),
+                        ("immobilisation", m.immobilisation_success),
+                        ("rerouting", m.rerouting_success)):
+            if rng.random() < p:
+                stopped, measure = True, name
+                break
+        rate = m.death_rate_loaded if loaded else m.death_rate_empty
+        deaths = int(rng.binomial(aboard, rate)) if aboard else 0
+        return Intervention(stopped, measure, aboard, deaths)
+
+    def stand_down(self, now: float) -> None:
+        """Vessels whose interventions are over return to standby."""
+        for v, free in zip(self.boats, self._boat_free):
+            if free <= now:
+                v.state = VesselState.STANDBY
+        for v, free in zip(self.lifeboats, self._life_free):
+            if free <= now:
+                v.state = VesselState.STANDBY

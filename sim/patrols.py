@@ -1,0 +1,118 @@
+"""Gendarmerie patrol units: deployed by sector, dispatched to detections.
+
+The personnel budget (1,200 a day, seed 003) is turned into patrol units of a
+few officers with a buggy. Units wait at their posts on the coast road. When a
+group is detected, the nearest free unit is sent: along the road, then by
+buggy to the dune edge, then on foot for the last stretch (seed 002); the
+minutes for that last part come from the coast's going-speed layers
+(``Site.road_to_hide_min``, ``Site.road_to_water_min``). A unit that reaches a
+group on the beach may face thrown missiles (seed 003).
+"""
+
+from __future__ import annotations
+
+from enum import Enum, auto
+
+import numpy as np
+from mesa.discrete_space import CellAgent
+
+from sim.geography import Coast, Sectors, Site
+
+
+class PatrolState(Enum):
+    """What a patrol unit is doing."""
+
+    ON_PATROL = auto()
+    RESPONDING = auto()
+    ENGAGED = auto()
+
+
+class PatrolUnit(CellAgent):
+    """A unit of a few gendarmes with a beach buggy, posted on one sector."""
+
+    def __init__(self, model, cell, sector: int, post_km: float, officers: int):
+        """Create a unit at its post."""
+        super().__init__(model)
+        self.cell = cell
+        self.post = cell
+        self.sector = sector
+        self.post_km = post_km
+        self.officers = officers
+        self.state = PatrolState.ON_PATROL
+        self.free_at = 0.0
+
+    def respond(self, arrival: float, busy_until: float) -> None:
+        """Head to a detection; back on patrol at ``busy_until``."""
+        self.state = PatrolState.RESPONDING
+        self.free_at = busy_until
+
+    def engage(self, cell) -> None:
+        """Reach the group."""
+        self.state = PatrolState.ENGAGED
+        self.cell = cell
+
+    def release(self, now: float) -> None:
+        """Return to patrol once the job is done."""
+        if now >= self.free_at:
+            self.state = PatrolState.ON_PATROL
+            self.cell = self.post
+
+
+class Gendarmerie:
+    """The command that posts units and dispatches the nearest free one.
+
+    Args:
+        model: the model.
+        coast: the strip map.
+        sectors: deployment sectors.
+    """
+
+    def __init__(self, model, coast: Coast, sectors: Sectors):
+        g = model.params.gendarmerie
+        self.params = g
+        n_units = int(g.personnel_per_day * g.night_coast_share // g.officers_per_unit)
+        unit_sectors = sectors.allocate(n_units)
+        self.units: list[PatrolUnit] = []
+        road_row = coast.n_rows - 1
+        per_sector = np.bincount(unit_sectors, minlength=sectors.n) if unit_sectors else np.zeros(sectors.n, int)
+        seen = np.zeros(sectors.n, dtype=int)
+        for s in unit_sectors:
+            frac = (seen[s] + 0.5) / per_sector[s]
+            km = (s + frac) * sectors.length_km
+            seen[s] += 1
+            self.units.append(PatrolUnit(model, model.grid[(coast.col_of(km), road_row)], s, km, g.officers_per_unit))
+        self.units_per_sector = per_sector
+        self._post_km = np.array([u.post_km for u in self.units])
+        self._free_at = np.zeros(len(self.units))
+
+    def dispatch(self, now: float, site: Site, to_water: bool) -> tuple[PatrolUnit, float] | None:
+        """Send the free unit that can reach ``site`` soonest.
+
+        Args:
+            now: model time of the detection (days).
+            site: where the group is.
+            to_water: the group is at the water's edge, not in its hiding place.
+
+        Returns:
+            ``(unit, arrival time)`` or None when no unit is free.
+        """
+        free = self._free_at <= now
+        if not free.any():
+            return None
+        g = self.params
+        last_leg = site.road_to_water_min if to_water else site.road_to_hide_min
+        minutes = g.reaction_min + np.abs(self._post_km - site.km) / g.road_speed_kmh * 60.0 + last_leg
+        minutes = np.where(free, minutes, np.inf)
+        i = int(np.argmin(minutes))
+        arrival = now + minutes[i] / 1440.0
+        busy_until = arrival + g.engaged_hours / 24.0
+        self._free_at[i] = busy_until
+        unit = self.units[i]
+        unit.respond(arrival, busy_until)
+        return unit, arrival
+
+    def release_all(self, now: float) -> None:
+        """Units whose jobs are over go back on patrol (called each day)."""
+        for u in self.units:
+            if u.state is not PatrolState.ON_PATROL:
+                u.release(now)

@@ -1,0 +1,306 @@
+"""Scenarios: the typed parameter schema, YAML loading with ``extends``, validation.
+
+A scenario is a YAML file. Every key is optional: an absent key takes the
+default given here, the one source of defaults shared by the CLI, the notebooks
+and the tests. A scenario may ``extends:`` another file (a path relative to its
+own folder) and override any key; mappings merge key by key, lists are
+replaced whole.
+
+Every default below cites its source: a seed document (by its number, e.g.
+seed 003), a source listed in ``channel-facts.md``, or the word "assumption".
+
+Errors in a scenario (an unknown key, a wrong type, an out-of-range value, a
+missing file, a circular ``extends``) raise :class:`ScenarioError` whose
+message is one line naming the file, the key path and what was expected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+InterceptionMode = Literal["none", "before_pickup", "up_to_300m"]
+WATERWAYS = ("dunkirk_canal", "aa_canal", "canche", "authie", "somme")
+
+
+class ScenarioError(Exception):
+    """A scenario could not be loaded; the message is one line for the user."""
+
+
+class Section(BaseModel):
+    """Base of every scenario section: strict types, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Weather(Section):
+    """Daily sea state (see ``sim.weather``)."""
+
+    median_wave_m: float = Field(0.5, gt=0, description="median nearshore wave height; assumption tuned to ~190 favourable days a year (Home Office, channel-facts.md)")
+    seasonal_amplitude: float = Field(0.35, ge=0, le=2, description="winter/summer swing of log wave height; assumption")
+    roughest_day_of_year: int = Field(15, ge=1, le=366, description="mid-January; assumption")
+    persistence: float = Field(0.7, ge=0, lt=1, description="day-to-day AR(1) coefficient; assumption")
+    volatility: float = Field(0.55, gt=0, le=3, description="sd of log wave height; assumption tuned to ~120 rough days (Prémar)")
+
+
+class Camps(Section):
+    """The camps at Loon-Plage (Dunkirk) and Calais and the people arriving there."""
+
+    initial_people: int = Field(1500, ge=0, description="people waiting in the camps on the start date; assumption")
+    inflow_per_day: float = Field(118.0, ge=0, description="mean arrivals a day; derived from 2025: 41,472 arrived in the UK (Home Office) plus deaths and returns, over 365 days")
+    inflow_seasonality: float = Field(0.3, ge=0, lt=1, description="relative summer/winter swing of arrivals; assumption")
+    peak_inflow_day_of_year: int = Field(213, ge=1, le=366, description="August; assumption")
+    dunkirk_share: float = Field(0.6, ge=0, le=1, description="share of arrivals at Loon-Plage rather than Calais; assumption")
+    ready_fraction: float = Field(0.6, gt=0, le=1, description="share of the camp a network can bring to the coast in one night; assumption")
+
+
+class Networks(Section):
+    """Smuggling networks: where they work, their stock of boats, their choices."""
+
+    home_km: list[float] = Field(default_factory=lambda: [12.0, 22.0, 30.0, 45.0, 55.0, 78.0, 95.0, 118.0],
+                                 description="centre of each network's stretch of coast, km from the Belgian border; one network per entry; assumption")
+    range_km: float = Field(30.0, gt=0, description="how far from its centre a network launches; assumption")
+    camp_for_km_below: float = Field(35.0, description="networks centred north of this km draw on Loon-Plage, the others on Calais; assumption")
+    initial_boats: int = Field(6, ge=0, description="boats (with engines) in stock at the start; assumption")
+    van_boats: int = Field(6, ge=1, description="boats and engines a van brings from Germany; assumption")
+    reorder_below: int = Field(4, ge=0, description="a van is sent for when stock falls below this; assumption")
+    van_hours: float = Field(4.0, gt=0, description="van drive from the warehouses in Germany (seed 003: up to about 4 hours)")
+    max_boats_per_night: int = Field(3, ge=1, description="boats one network can run in one night; assumption")
+    people_per_boat_mean: float = Field(62.0, gt=0, description="2025 average 62 (Home Office), 63 (Prémar), channel-facts.md")
+    people_per_boat_sd: float = Field(13.0, ge=0, description="spread of the load; assumption, with 'often up to 100' (seed 003)")
+    people_per_boat_max: int = Field(100, ge=1, description="seed 003: 'often up to 100'")
+    people_per_boat_min: int = Field(40, ge=1, description="a network does not launch a boat for fewer; assumption (loads of 40-100 are the norm, seeds 001, 003)")
+    taxi_load_factor: float = Field(1.1, gt=0, description="taxi boats carry this much more than beach-launched dinghies; assumption")
+    taxi_preference: float = Field(0.45, ge=0, le=1, description="chance a network with a waterway in range runs a taxi boat rather than a beach launch; assumption tuned to 45 % taxi share (Prémar 2025)")
+    launch_wave_m: float = Field(0.45, gt=0, description="wave height at which half of networks still launch (Times analysis: rarely above 0.5 m)")
+    launch_wave_spread_m: float = Field(0.05, gt=0, description="steepness of the launch decision around launch_wave_m; assumption")
+    max_launch_wave_m: float = Field(1.0, gt=0, description="no launches above (Times analysis: none for days above 1 m)")
+    site_learning_rate: float = Field(0.15, ge=0, le=1, description="weight of the newest outcome in a network's estimate of a site's risk; assumption")
+    site_risk_aversion: float = Field(3.0, ge=0, description="how strongly networks avoid sites they think risky; assumption")
+
+
+class Operations(Section):
+    """How a night's operation unfolds on land (minutes and hours)."""
+
+    earliest_start_h: float = Field(1.0, ge=0, description="hours after dusk before the first group moves; assumption")
+    last_launch_before_dawn_h: float = Field(1.0, ge=0, description="launches happen at least this long before dawn; assumption")
+    hide_hours_min: float = Field(1.0, ge=0, description="shortest wait in hiding near the beach; assumption (seed 002: hiding in dunes, woods, bunkers)")
+    hide_hours_max: float = Field(4.0, ge=0, description="longest wait in hiding; assumption")
+    assembly_min_min: float = Field(10.0, gt=0, description="fastest assembly of a dinghy on the sand (seed 003: 'in minutes')")
+    assembly_min_max: float = Field(30.0, gt=0, description="slowest assembly; assumption")
+    wade_min_min: float = Field(10.0, gt=0, description="time from leaving cover to being in the surf for a taxi pickup; assumption")
+    wade_min_max: float = Field(25.0, gt=0, description="assumption")
+    taxi_speed_kmh: float = Field(10.0, gt=0, description="taxi boat speed down a waterway and along the shallows; assumption")
+    taxi_max_run_km: float = Field(20.0, gt=0, description="longest run along the shallows from a waterway to a pickup beach; assumption")
+
+
+class Crossing(Section):
+    """The crossing from the surf line to UK waters."""
+
+    speed_kmh: float = Field(7.0, gt=0, description="speed of a loaded dinghy; assumption (about 4 knots)")
+    endurance_hours: float = Field(3.75, gt=0, description="overloaded dinghies began flooding or failing 3.5-4 h out (MAIB, BBC)")
+    failure_per_hour: float = Field(0.018, ge=0, description="hazard of engine failure or flooding per hour at the reference load and calm sea; assumption tuned to ~16 % of launched boats not arriving (Prémar 2025: 49,966 left, Home Office: 41,472 arrived)")
+    failure_per_hour_after_endurance: float = Field(0.1, ge=0, description="hazard once past endurance; assumption")
+    reference_load: float = Field(62.0, gt=0, description="load at which failure_per_hour holds (2025 average, channel-facts.md)")
+    load_exponent: float = Field(1.5, ge=0, description="failure hazard grows as (people/reference_load)^exponent; assumption")
+    wave_factor_per_m: float = Field(1.5, ge=0, description="failure hazard multiplies by exp(factor * wave height); assumption")
+    death_rate_on_failure: float = Field(0.005, ge=0, le=1, description="chance each person aboard a failed boat dies; assumption")
+
+
+class Gendarmerie(Section):
+    """Patrol units from the personnel budget."""
+
+    personnel_per_day: int = Field(1200, ge=0, description="security personnel deployable daily on the coast (seed 003)")
+    night_coast_share: float = Field(0.4, ge=0, le=1, description="share of personnel on coastal patrol at night; assumption")
+    officers_per_unit: int = Field(6, ge=1, description="officers in one patrol unit with its buggy; assumption")
+    reaction_min: float = Field(5.0, ge=0, description="minutes from a detection to a unit moving; assumption")
+    road_speed_kmh: float = Field(45.0, gt=0, description="speed along the coast roads; assumption")
+    engaged_hours: float = Field(1.5, gt=0, description="a unit is busy this long after reaching a group; assumption")
+    audible_detection_per_unit_hour: float = Field(0.008, ge=0, description="chance per hour that one unit in a 10 km stretch hears or sees a hidden group; assumption")
+    holdoff_probability: float = Field(0.3, ge=0, le=1, description="chance that people hold a patrol off with missiles until launch (seed 003); assumption")
+    injury_probability: float = Field(0.15, ge=0, le=1, description="chance that an officer is injured when missiles are thrown; assumption")
+    sector_weights: list[float] = Field(default_factory=lambda: [1.0, 1.5, 2.0, 2.0, 1.5, 1.5, 1.5, 1.0, 0.6, 0.4],
+                                        description="relative deployment over ten equal sectors from north to south; assumption (the main strip Equihen-Gravelines is 60 km, 2020 report)")
+
+
+class Surveillance(Section):
+    """Thermal drones and aircraft; their detections go to the patrols."""
+
+    drones: int = Field(12, ge=0, description="thermal drones in the air on a night; assumption (76 airborne cameras allowed at once, 2023 French order)")
+    drone_endurance_h: float = Field(1.5, gt=0, description="flight time per battery; assumption")
+    drone_turnaround_h: float = Field(0.5, ge=0, description="time to land and change battery; assumption")
+    drone_sweep_km_per_h: float = Field(0.7, ge=0, description="km of coast one flying drone searches per hour with full chance of seeing an exposed group; assumption")
+    drone_cover_penetration: float = Field(0.8, ge=0, le=1, description="thermal cameras see through tree cover (seed 002): share of cover they defeat; assumption")
+    aircraft: int = Field(1, ge=0, description="aircraft with thermal cameras flying on a night (seed 003: 'in the air most days'); assumption")
+    aircraft_hours: float = Field(4.0, ge=0, description="hours each aircraft flies a night; assumption")
+    aircraft_sweep_km_per_h: float = Field(20.0, ge=0, description="km of coast an aircraft searches per hour; assumption")
+    kit_exposure: float = Field(2.5, ge=1, description="a group hiding with a dinghy and engine for a beach launch is this much easier to find than people alone; assumption (seed 003: the aim is to stop migrants, dinghies and engines coming together)")
+    open_exposure: float = Field(6.0, ge=1, description="how much easier a group assembling a boat or wading on the open beach is to see than a hidden one; assumption")
+
+
+class Maritime(Section):
+    """Patrol boats and lifeboats, used only when the policy allows interception at sea."""
+
+    patrol_boats: int = Field(6, ge=0, description="plans spoke of six patrol boats (seed 004)")
+    lifeboats: int = Field(3, ge=0, description="a lifeboat accompanies every intervention, limiting their number (seed 004); count is an assumption")
+    speed_kmh: float = Field(30.0, gt=0, description="patrol boat speed; assumption")
+    intervention_hours: float = Field(2.5, gt=0, description="a patrol boat and its lifeboat are busy this long per intervention; assumption")
+    window_300m_min: float = Field(15.0, ge=0, description="minutes a loaded boat takes to get 300 m out through the surf; assumption")
+    stop_order_success: float = Field(0.3, ge=0, le=1, description="chance an order to stop is obeyed (graduated measures, seed 004); assumption")
+    immobilisation_success: float = Field(0.6, ge=0, le=1, description="chance nets on the propeller stop the boat (seed 004); assumption")
+    rerouting_success: float = Field(0.3, ge=0, le=1, description="chance a boat is rerouted to shore (seed 004); assumption")
+    death_rate_loaded: float = Field(0.003, ge=0, le=1, description="chance each person aboard a loaded boat dies in an intervention (seed 001: 'drownings can easily happen'); assumption")
+    death_rate_empty: float = Field(0.0005, ge=0, le=1, description="same for the crew of an empty taxi boat; assumption")
+
+
+class Policy(Section):
+    """The policy toggles."""
+
+    shallow_water_interception: InterceptionMode = Field("none", description="none: the 2025 posture (seed 004); before_pickup: the French doctrine (seed 004); up_to_300m: the UK demand (seed 004)")
+    barrages: list[str] = Field(default_factory=list, description="waterways closed to taxi boats by barrages or floating dams (seed 003; facts: Canche and Authie 2023)")
+
+    @field_validator("barrages")
+    @classmethod
+    def _known_waterways(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name not in WATERWAYS:
+                hint = difflib.get_close_matches(name, WATERWAYS, n=1)
+                raise ValueError(f"unknown waterway {name!r}, expected one of {', '.join(WATERWAYS)}"
+                                 + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+        return value
+
+
+class Scenario(Section):
+    """A whole scenario."""
+
+    name: str = "unnamed"
+    description: str = ""
+    start_date: dt.date = dt.date(2025, 1, 1)
+    days: int = Field(365, ge=1, le=36500)
+    weather: Weather = Weather()
+    camps: Camps = Camps()
+    networks: Networks = Networks()
+    operations: Operations = Operations()
+    crossing: Crossing = Crossing()
+    gendarmerie: Gendarmerie = Gendarmerie()
+    surveillance: Surveillance = Surveillance()
+    maritime: Maritime = Maritime()
+    policy: Policy = Policy()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved scenario as plain YAML-friendly data."""
+        return self.model_dump(mode="json")
+
+    def content_hash(self) -> str:
+        """A short hash of the resolved content (for naming and provenance)."""
+        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    def with_overrides(self, **sections: Any) -> Scenario:
+        """A copy with some keys changed, validated (e.g. ``days=30``)."""
+        return from_dict(deep_merge(self.to_dict(), sections), "<overrides>")
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """Merge ``override`` into a copy of ``base``: mappings key by key, the rest replaced."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_yaml(path: Path, chain: tuple[Path, ...]) -> dict:
+    if path in chain:
+        names = " -> ".join(p.name for p in (*chain, path))
+        raise ScenarioError(f"{chain[-1]}: extends: circular extends ({names}); expected a chain that ends")
+    if not path.is_file():
+        where = f"{chain[-1]}: extends: " if chain else ""
+        raise ScenarioError(f"{where}{path}: file not found; expected a scenario YAML file")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(f"{path}{where}: not valid YAML ({problem})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot be read ({exc})") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}: expected a mapping of scenario keys at the top level, got {type(data).__name__}")
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ScenarioError(f"{path}: extends: expected a file name, got {parent!r}")
+    base = _read_yaml((path.parent / parent).resolve(), (*chain, path))
+    return deep_merge(base, data)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load, resolve (``extends``) and validate a scenario file.
+
+    Args:
+        path: the scenario YAML file.
+
+    Returns:
+        The validated scenario.
+
+    Raises:
+        ScenarioError: with a one-line message naming file, key and expectation.
+    """
+    path = Path(path)
+    data = _read_yaml(path.resolve(), ())
+    data.setdefault("name", path.stem)
+    return from_dict(data, str(path))
+
+
+def from_dict(data: dict, source: str = "<dict>") -> Scenario:
+    """Validate a scenario given as a mapping (as read from YAML)."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(f"{source}: {_describe(exc)}") from None
+
+
+def _describe(exc: ValidationError) -> str:
+    errors = exc.errors()
+    first = errors[0]
+    loc = [p for p in first["loc"]]
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    if first["type"] == "extra_forbidden":
+        valid = _valid_keys(loc[:-1])
+        hint = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.5)
+        suggestion = f"did you mean {hint[0]!r}?" if hint else f"expected one of {', '.join(valid)}"
+        return f"{key}: unknown key ({suggestion}){more}"
+    msg = first["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    got = first.get("input")
+    shown = "" if isinstance(got, dict) else f", got {got!r}"
+    return f"{key}: {msg[0].lower() + msg[1:]}{shown}{more}"
+
+
+def _valid_keys(loc: list) -> list[str]:
+    model: Any = Scenario
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None or not isinstance(field.annotation, type) or not issubclass(field.annotation, BaseModel):
+            return []
+        model = field.annotation
+    keys = list(model.model_fields)
+    return keys + (["extends"] if model is Scenario else [])

@@ -1,0 +1,131 @@
+"""Surveillance: thermal drones and aircraft, and the patrols' own eyes and ears.
+
+Detection is a hazard (a rate per hour) that depends on where a group is and
+how well it is covered: thermal drones see through tree cover (seed 002),
+aircraft cameras are defeated by trees (seed 002), and a group assembling a
+boat or wading out on the open beach is far easier to see than one in hiding.
+Patrol units on the ground also hear and see groups now and then (seed 002:
+"it's not hard to hear a patrol" works both ways).
+
+Drones fly in cycles of ``drone_endurance_h`` then ``drone_turnaround_h``
+on the ground; their contribution is weighted by the share of the night they
+are up. The hazards of every site are computed at once with numpy at the start
+of each night, so that detection during a night costs one exponential draw.
+"""
+
+from __future__ import annotations
+
+from enum import Enum, auto
+
+import numpy as np
+from mesa import Agent
+from mesa.discrete_space import CellAgent
+
+from sim.geography import Coast, Sectors
+
+
+class DroneState(Enum):
+    """A drone is on station at night and grounded by day."""
+
+    GROUNDED = auto()
+    ON_STATION = auto()
+
+
+class Drone(CellAgent):
+    """A thermal drone assigned to one sector of the coast."""
+
+    def __init__(self, model, cell, sector: int):
+        """Create a drone over ``cell`` searching ``sector``."""
+        super().__init__(model)
+        self.cell = cell
+        self.sector = sector
+        self.state = DroneState.GROUNDED
+
+
+class AircraftState(Enum):
+    """An aircraft flies for part of the night."""
+
+    ON_GROUND = auto()
+    FLYING = auto()
+
+
+class Aircraft(Agent):
+    """A plane or helicopter with a thermal camera covering the whole strip."""
+
+    def __init__(self, model):
+        """Create an aircraft."""
+        super().__init__(model)
+        self.state = AircraftState.ON_GROUND
+
+
+class Surveillance:
+    """Detection hazards at every site, from the drones, aircraft and patrols.
+
+    Args:
+        model: the model (for agents and parameters).
+        coast: the strip map.
+        sectors: the deployment sectors.
+        units_per_sector: patrol units deployed in each sector.
+    """
+
+    def __init__(self, model, coast: Coast, sectors: Sectors, units_per_sector: np.ndarray):
+        p = model.params.surveillance
+        g = model.params.gendarmerie
+        self.params = p
+        self.drones = [
+            Drone(model, model.grid[(coast.col_of(sectors.centre_km(s)), coast.shore_row)], s)
+            for s in sectors.allocate(p.drones)
+        ]
+        self.aircraft = [Aircraft(model) for _ in range(p.aircraft)]
+        site_km = np.array([s.km for s in coast.sites])
+        site_sector = sectors.of(site_km)
+        self.cover = np.array([s.hide_cover for s in coast.sites])
+        drones_per_sector = np.bincount([d.sector for d in self.drones], minlength=sectors.n)
+        duty = p.drone_endurance_h / (p.drone_endurance_h + p.drone_turnaround_h)
+        # Chance per hour that a flying drone's sweep passes over a given point.
+        self._drone_rate = (drones_per_sector * duty * p.drone_sweep_km_per_h / sectors.length_km)[site_sector]
+        # Patrol units in a sector hear or see groups: rate per unit per 10 km.
+        self._patrol_rate = (units_per_sector * g.audible_detection_per_unit_hour * 10.0 / sectors.length_km)[site_sector]
+        self._air_rate_per_flying_hour = len(self.aircraft) * p.aircraft_sweep_km_per_h / coast.length_km
+        self.hidden_per_h = np.zeros(len(coast.sites))
+        self.open_per_h = np.zeros(len(coast.sites))
+
+    def start_night(self, night_hours: float) -> None:
+        """Put the assets up and compute this night's hazards at every site."""
+        for d in self.drones:
+            d.state = DroneState.ON_STATION
+        for a in self.aircraft:
+            a.state = AircraftState.FLYING
+        p = self.params
+        air = self._air_rate_per_flying_hour * min(1.0, p.aircraft_hours / night_hours)
+        drone_seen = 1.0 - self.cover * (1.0 - p.drone_cover_penetration)
+        air_seen = 1.0 - self.cover
+        patrol_seen = 1.0 - 0.5 * self.cover
+        self.hidden_per_h = self._drone_rate * drone_seen + air * air_seen + self._patrol_rate * patrol_seen
+        self.open_per_h = p.open_exposure * (self._drone_rate + air + self._patrol_rate)
+
+    def end_night(self) -> None:
+        """Ground the assets."""
+        for d in self.drones:
+            d.state = DroneState.GROUNDED
+        for a in self.aircraft:
+            a.state = AircraftState.ON_GROUND
+
+    def first_detection(self, rng: np.random.Generator, phases: list[tuple[float, float]]) -> tuple[float, int] | None:
+        """When (if ever) a target is first seen over consecutive phases.
+
+        Args:
+            rng: random generator.
+            phases: ``(hours, rate_per_hour)`` for each phase in order.
+
+        Returns:
+            ``(hours since the first phase began, phase index)`` or None.
+        """
+        elapsed = 0.0
+        for i, (hours, rate) in enumerate(phases):
+            if rate > 0 and hours > 0:
+                wait = rng.exponential(1.0 / rate)
+                if wait < hours:
+                    return elapsed + wait, i
+            elapsed += hours
+        return None
