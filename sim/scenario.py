@@ -182,7 +182,7 @@ class Scenario(Section):
 
     name: str = "unnamed"
     description: str = ""
-    start_date: dt.date = dt.date(2025, 1, 1)
+    start_date: dt.date = Field(dt.date(2025, 1, 1), strict=False, description="first simulated day (YYYY-MM-DD)")
     days: int = Field(365, ge=1, le=36500)
     weather: Weather = Weather()
     camps: Camps = Camps()
@@ -205,7 +205,7 @@ class Scenario(Section):
 
     def with_overrides(self, **sections: Any) -> Scenario:
         """A copy with some keys changed, validated (e.g. ``days=30``)."""
-        return from_dict(deep_merge(self.to_dict(), sections), "<overrides>")
+        return from_dict(deep_merge(self.model_dump(), sections), "<overrides>")
 
 
 def deep_merge(base: dict, override: dict) -> dict:
@@ -220,7 +220,9 @@ def deep_merge(base: dict, override: dict) -> dict:
 
 
 def _read_yaml(path: Path, chain: tuple[Path, ...]) -> dict:
-    if path in chain:
+    """Read one file and the files it extends; ``chain`` holds the files that extend it."""
+    real = path.resolve()
+    if real in (p.resolve() for p in chain):
         names = " -> ".join(p.name for p in (*chain, path))
         raise ScenarioError(f"{chain[-1]}: extends: circular extends ({names}); expected a chain that ends")
     if not path.is_file():
@@ -244,7 +246,8 @@ def _read_yaml(path: Path, chain: tuple[Path, ...]) -> dict:
         return data
     if not isinstance(parent, str):
         raise ScenarioError(f"{path}: extends: expected a file name, got {parent!r}")
-    base = _read_yaml((path.parent / parent).resolve(), (*chain, path))
+    base = _read_yaml(path.parent / parent, (*chain, path))
+    base.pop("name", None)  # a scenario is named by its own file, not its parent's
     return deep_merge(base, data)
 
 
@@ -261,7 +264,7 @@ def load_scenario(path: str | Path) -> Scenario:
         ScenarioError: with a one-line message naming file, key and expectation.
     """
     path = Path(path)
-    data = _read_yaml(path.resolve(), ())
+    data = _read_yaml(path, ())
     data.setdefault("name", path.stem)
     return from_dict(data, str(path))
 

@@ -1,0 +1,36 @@
+# Two commands do all the set-up on a fresh machine:
+#   make run    run the main job (a year of the baseline, with its summary)
+#   make test   run the test suite
+# Both create .venv with Python >= 3.12 when it is missing (pyenv picks 3.12
+# from .python-version on these machines) and install the project into it.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test bench check clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || { \
+	  $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12))' || \
+	    { echo "error: $(PYTHON) is $$($(PYTHON) --version 2>&1); channel-sim needs Python >= 3.12 (set PYTHON=python3.12)"; exit 1; }; \
+	  $(PYTHON) -m venv $(VENV); }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/channel-sim run scenarios/baseline.yaml
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_year.py
+
+check: $(STAMP)
+	$(BIN)/channel-sim check scenarios/*.yaml
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,0 +1,150 @@
+"""The ``channel-sim`` command line.
+
+Commands:
+
+* ``channel-sim run SCENARIO [--seed N] [--days N] [--out DIR]``: run one
+  scenario and write its folder (see ``sim.rundir``);
+* ``channel-sim check SCENARIO...``: validate scenarios without running them.
+
+Bad input (a scenario with an unknown key or a wrong type, a missing file, an
+output folder that exists) gets one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+
+from sim.rundir import RunDirError, check_new, free_name, provenance, write_run
+from sim.scenario import ScenarioError, load_scenario
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line and exit 2."""
+
+    def error(self, message: str):  # noqa: D102
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a seed >= 0, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser for all commands."""
+    parser = _Parser(prog="channel-sim", description="Agent-based simulation of small-boat crossings of the English Channel.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run one scenario and write its results folder")
+    run.add_argument("scenario", type=Path, help="scenario YAML file")
+    run.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    run.add_argument("--days", type=_positive, help="days to simulate (default: the scenario's)")
+    run.add_argument("--out", type=Path, help="results folder to create (default: results/<scenario>-seed<N>)")
+    run.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+    check = sub.add_parser("check", help="validate scenario files without running them")
+    check.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
+    return parser
+
+
+def _table(summary: dict) -> str:
+    rows = [
+        ("boats attempted", summary["boats_attempted"]),
+        ("  prevented on land", summary["boats_prevented_on_land"]),
+        ("  intercepted at sea", summary["boats_intercepted_at_sea"]),
+        ("  failed at sea", summary["boats_failed_at_sea"]),
+        ("  crossed", summary["boats_crossed"]),
+        ("taxi boats attempted", summary["taxi_boats_attempted"]),
+        ("people attempted", summary["people_attempted"]),
+        ("people prevented", summary["people_prevented"]),
+        ("people crossed", summary["people_crossed"]),
+        ("people rescued", summary["people_rescued"]),
+        ("deaths", summary["deaths"]),
+        ("launch success rate", f"{summary['launch_success_rate']:.1%}"),
+        ("crossing success rate", f"{summary['crossing_success_rate']:.1%}"),
+        ("taxi-boat success rate", f"{summary['taxi_boat_success_rate']:.1%}"),
+        ("mean people per boat", f"{summary['mean_people_per_boat']:.1f}"),
+        ("sea interventions", summary["sea_interventions"]),
+        ("lives at risk", summary["lives_at_risk"]),
+        ("officer injuries", summary["officer_injuries"]),
+    ]
+    width = max(len(r[0]) for r in rows)
+    return "\n".join(f"{name:<{width}}  {value:>10}" for name, value in rows)
+
+
+def cmd_run(args) -> int:
+    """``channel-sim run``."""
+    scenario = load_scenario(args.scenario)
+    if args.days:
+        scenario = scenario.with_overrides(days=args.days)
+    out = args.out or free_name(Path("results"), f"{scenario.name}-seed{args.seed}")
+    check_new(out)
+    from sim.model import ChannelModel  # imported late: Mesa is slow to import
+
+    started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    model = ChannelModel(scenario, seed=args.seed).run()
+    seconds = time.perf_counter() - t0
+    finished = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    summary = model.summary()
+    write_run(out, scenario, summary, model.boats_frame(), model.daily_frame(),
+              provenance(scenario, args.seed, started, finished))
+    if not args.quiet:
+        print(f"{scenario.name}: {scenario.days} days from {scenario.start_date}, seed {args.seed} ({seconds:.2f} s)")
+        print(_table(summary))
+        print(f"results: {out}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    """``channel-sim check``: every file is checked; the first bad one sets the exit status."""
+    status = 0
+    for path in args.scenarios:
+        try:
+            s = load_scenario(path)
+        except ScenarioError as exc:
+            print(f"channel-sim: error: {exc}", file=sys.stderr)
+            status = EXIT_BAD_INPUT
+        else:
+            print(f"{path}: ok ({s.name}, {s.days} days from {s.start_date}, interception {s.policy.shallow_water_interception})")
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``channel-sim`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return cmd_run(args)
+        return cmd_check(args)
+    except (ScenarioError, RunDirError) as exc:
+        print(f"channel-sim: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("channel-sim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
