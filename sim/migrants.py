@@ -46,11 +46,13 @@ class Camp(FixedAgent):
         self.name = name
         self.share = share
         self.people = 0
+        self.arrived = 0
 
     def receive(self, mean_arrivals: float) -> int:
         """Add the day's arrivals, Poisson around ``mean_arrivals * share``."""
         n = int(self.model.rng.poisson(mean_arrivals * self.share))
         self.people += n
+        self.arrived += n
         return n
 
     def take(self, n: int) -> int:

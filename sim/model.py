@@ -84,10 +84,11 @@ class ChannelModel(Model):
         ]
         self._records: list[tuple] = []
         self._committed_today = 0
+        self._waiting_at_noon = 0
         self.datacollector = DataCollector(model_reporters={
             "wave_m": lambda m: m.wave_today,
             "night_hours": lambda m: float(m.night_hours[m.day_index]),
-            "camp_people": lambda m: sum(camp.people for camp in m.camps),
+            "camp_people": lambda m: m._waiting_at_noon,
             "boats_in_stock": lambda m: sum(net.boats for net in m.networks),
             "boats_committed": lambda m: m._committed_today,
         })
@@ -101,6 +102,7 @@ class ChannelModel(Model):
         now = self.time
         for camp in self.camps:
             camp.receive(self.inflow[d])
+        self._waiting_at_noon = sum(camp.people for camp in self.camps)
         self.gendarmerie.release_all(now)
         self.maritime.stand_down(now)
         for net in self.networks:
@@ -149,7 +151,7 @@ class ChannelModel(Model):
         return df.sort_values("boat_id").reset_index(drop=True)
 
     def daily_frame(self) -> pd.DataFrame:
-        """One row per day: date, sea state, camp and stock levels, and the day's counts."""
+        """One row per day: date, sea state, people waiting at noon, boats in stock, and the day's counts."""
         state = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
         state.insert(0, "date", pd.to_datetime(self.dates[: len(state)]))
         state.insert(0, "day", np.arange(len(state)))

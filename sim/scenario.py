@@ -58,7 +58,7 @@ class Camps(Section):
     inflow_seasonality: float = Field(0.3, ge=0, lt=1, description="relative summer/winter swing of arrivals; assumption")
     peak_inflow_day_of_year: int = Field(213, ge=1, le=366, description="August; assumption")
     dunkirk_share: float = Field(0.6, ge=0, le=1, description="share of arrivals at Loon-Plage rather than Calais; assumption")
-    ready_fraction: float = Field(0.6, gt=0, le=1, description="share of the camp a network can bring to the coast in one night; assumption")
+    ready_fraction: float = Field(0.5, gt=0, le=1, description="share of the camp a network can bring to the coast in one night; assumption")
 
 
 class Networks(Section):
@@ -68,11 +68,11 @@ class Networks(Section):
                                  description="centre of each network's stretch of coast, km from the Belgian border; one network per entry; assumption")
     range_km: float = Field(30.0, gt=0, description="how far from its centre a network launches; assumption")
     camp_for_km_below: float = Field(35.0, description="networks centred north of this km draw on Loon-Plage, the others on Calais; assumption")
-    initial_boats: int = Field(6, ge=0, description="boats (with engines) in stock at the start; assumption")
-    van_boats: int = Field(6, ge=1, description="boats and engines a van brings from Germany; assumption")
-    reorder_below: int = Field(4, ge=0, description="a van is sent for when stock falls below this; assumption")
+    initial_boats: int = Field(8, ge=0, description="boats (with engines) in stock at the start; assumption")
+    van_boats: int = Field(8, ge=1, description="boats and engines a van brings from Germany; assumption")
+    reorder_below: int = Field(6, ge=0, description="a van is sent for when stock falls below this; assumption")
     van_hours: float = Field(4.0, gt=0, description="van drive from the warehouses in Germany (seed 003: up to about 4 hours)")
-    max_boats_per_night: int = Field(3, ge=1, description="boats one network can run in one night; assumption")
+    max_boats_per_night: int = Field(6, ge=1, description="boats one network can run in one night; assumption")
     people_per_boat_mean: float = Field(62.0, gt=0, description="2025 average 62 (Home Office), 63 (Prémar), channel-facts.md")
     people_per_boat_sd: float = Field(13.0, ge=0, description="spread of the load; assumption, with 'often up to 100' (seed 003)")
     people_per_boat_max: int = Field(100, ge=1, description="seed 003: 'often up to 100'")

@@ -1,0 +1,63 @@
+"""Shared fixtures: scenario paths and a cache of replicated runs.
+
+Replications are run in a process pool (one per core) and cached for the
+session, so the calibration and policy tests share the baseline runs.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+REPLICATIONS = 20
+
+
+def _summary(args):
+    from sim.model import ChannelModel
+    from sim.scenario import load_scenario
+
+    path, seed, days = args
+    scenario = load_scenario(path)
+    if days is not None:
+        scenario = scenario.with_overrides(days=days)
+    model = ChannelModel(scenario, seed).run()
+    s = model.summary()
+    s["taxi_share"] = s["taxi_boats_attempted"] / s["boats_attempted"]
+    return s
+
+
+class Replicates:
+    """Summaries of replicated runs, computed once per session."""
+
+    def __init__(self):
+        self._cache: dict = {}
+        self._pool = ProcessPoolExecutor(max_workers=os.cpu_count() or 2)
+
+    def __call__(self, name: str, n: int = REPLICATIONS, days: int | None = None) -> list[dict]:
+        """Summaries of seeds 0..n-1 of ``scenarios/<name>.yaml``."""
+        key = (name, n, days)
+        if key not in self._cache:
+            jobs = [(str(SCENARIOS / f"{name}.yaml"), seed, days) for seed in range(n)]
+            self._cache[key] = list(self._pool.map(_summary, jobs))
+        return self._cache[key]
+
+    def close(self):
+        self._pool.shutdown()
+
+
+@pytest.fixture(scope="session")
+def replicates():
+    r = Replicates()
+    yield r
+    r.close()
+
+
+def values(summaries: list[dict], key: str) -> np.ndarray:
+    """One summary key across replications."""
+    return np.array([s[key] for s in summaries], dtype=float)

@@ -1,0 +1,166 @@
+"""The model itself: determinism, conservation, the coast and the weather."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.geography import Terrain, load_coast
+from sim.model import ChannelModel
+from sim.outcomes import BOAT_COLUMNS, SUMMARY_KEYS, Outcome
+from sim.scenario import Scenario, load_scenario
+from tests.conftest import SCENARIOS
+
+
+@pytest.fixture(scope="module")
+def year():
+    """One baseline year, seed 7."""
+    return ChannelModel(load_scenario(SCENARIOS / "baseline.yaml"), seed=7).run()
+
+
+def test_same_seed_same_results():
+    scenario = Scenario(name="t", days=60)
+    a = ChannelModel(scenario, seed=11).run()
+    b = ChannelModel(scenario, seed=11).run()
+    pd.testing.assert_frame_equal(a.boats_frame(), b.boats_frame())
+    pd.testing.assert_frame_equal(a.daily_frame(), b.daily_frame())
+    assert a.summary() == b.summary()
+
+
+def test_different_seeds_differ():
+    scenario = Scenario(name="t", days=60)
+    a = ChannelModel(scenario, seed=1).run().boats_frame()
+    b = ChannelModel(scenario, seed=2).run().boats_frame()
+    assert not a.equals(b)
+
+
+def test_every_boat_attempt_ends_in_exactly_one_outcome(year):
+    boats = year.boats_frame()
+    assert list(boats.columns) == list(BOAT_COLUMNS)
+    assert boats["boat_id"].is_unique
+    assert set(boats["outcome"]) <= {o.value for o in Outcome}
+    s = year.summary()
+    assert s["boats_attempted"] == len(boats) == (
+        s["boats_prevented_on_land"] + s["boats_intercepted_at_sea"] + s["boats_failed_at_sea"] + s["boats_crossed"])
+
+
+def test_every_person_attempt_ends_in_exactly_one_outcome(year):
+    s = year.summary()
+    assert s["people_attempted"] == s["people_prevented"] + s["people_rescued"] + s["people_crossed"] + s["deaths"]
+    boats = year.boats_frame()
+    # Deaths and rescues only where the outcome allows them.
+    assert (boats.loc[boats["outcome"] != "failed_at_sea", "rescued"] == 0).all()
+    assert (boats.loc[boats["outcome"] == "crossed", "deaths"] == 0).all()
+    assert (boats["deaths"] + boats["rescued"] <= boats["people"]).all()
+
+
+def test_nobody_is_lost_between_camps_and_outcomes(year):
+    """Everyone who came to the camps is still there, crossed, or died."""
+    c = year.params.camps
+    arrived = sum(camp.arrived for camp in year.camps)
+    initial = sum(int(round(c.initial_people * camp.share)) for camp in year.camps)
+    waiting = sum(camp.people for camp in year.camps)
+    s = year.summary()
+    assert initial + arrived == waiting + s["people_crossed"] + s["deaths"]
+
+
+def test_no_agent_left_mid_attempt(year):
+    from sim.boats import Boat
+    from sim.migrants import MigrantGroup
+
+    assert Boat not in year.agents_by_type or len(year.agents_by_type[Boat]) == 0
+    assert MigrantGroup not in year.agents_by_type or len(year.agents_by_type[MigrantGroup]) == 0
+
+
+def test_summary_has_the_documented_keys(year):
+    assert tuple(year.summary()) == SUMMARY_KEYS
+
+
+def test_daily_series_one_row_per_day(year):
+    daily = year.daily_frame()
+    assert len(daily) == 365
+    assert daily["date"].iloc[0] == pd.Timestamp("2025-01-01")
+    assert daily["date"].is_monotonic_increasing
+    assert daily["boats_attempted"].sum() == len(year.boats_frame())
+    assert {"wave_m", "camp_people", "people_crossed", "deaths"} <= set(daily.columns)
+
+
+def test_no_launch_in_rough_seas(year):
+    boats = year.boats_frame()
+    assert boats["wave_m"].max() <= year.params.networks.max_launch_wave_m
+    # Launches are rare above 0.5 m (Times analysis): most boats go in calmer seas.
+    assert (boats["wave_m"] <= 0.5).mean() > 0.8
+
+
+def test_launches_happen_at_night(year):
+    hours = year.boats_frame()["launch_hour"]
+    assert ((hours >= 16) | (hours <= 8)).all()
+
+
+def test_people_wait_through_rough_spells_and_surge_on_calm_days(year):
+    daily = year.daily_frame()
+    boats = daily["boats_attempted"].to_numpy()
+    waiting = daily["camp_people"].to_numpy()
+    rough = (daily["wave_m"] > year.params.networks.max_launch_wave_m).to_numpy()
+    assert boats[rough].sum() == 0
+    # People keep arriving while nothing leaves: the camps are fuller on the
+    # first launch day after three or more days without launches ...
+    launch = boats > 0
+    quiet_before = np.array([i >= 3 and not launch[i - 3:i].any() for i in range(len(boats))])
+    after_launch = np.r_[False, launch[:-1]]
+    assert waiting[launch & quiet_before].mean() > 1.3 * waiting[launch & after_launch].mean()
+    # ... and fuller camps send more boats.
+    assert np.corrcoef(waiting[launch], boats[launch])[0, 1] > 0.2
+
+
+def test_coast_has_the_documented_places():
+    coast = load_coast()
+    assert coast.length_km == pytest.approx(150)
+    terrain = coast.layers["terrain"]
+    for t in (Terrain.SEA, Terrain.SHALLOW, Terrain.BEACH, Terrain.DUNES, Terrain.WOODS,
+              Terrain.URBAN, Terrain.FARMLAND, Terrain.WATERWAY):
+        assert (terrain == t).any(), t
+    assert {w.name for w in coast.waterways} == {"dunkirk_canal", "aa_canal", "canche", "authie", "somme"}
+    assert [c.name for c in coast.camps] == ["Loon-Plage", "Calais"]
+    # Crossing from Calais is short, from the Bay of Somme long (channel-facts.md).
+    assert coast.site("Blériot-Plage").uk_waters_km < coast.site("Le Crotoy").uk_waters_km / 2
+
+
+def test_grid_carries_the_coast_layers(year):
+    for name in ("terrain", "cover", "foot_kmh", "buggy_kmh", "uk_waters_km"):
+        np.testing.assert_array_equal(getattr(year.grid, name).data, year.coast.layers[name])
+
+
+def test_drones_see_through_trees_aircraft_do_not():
+    base = Scenario(name="t", days=1)
+    drones_only = base.with_overrides(surveillance={"aircraft": 0}, gendarmerie={"audible_detection_per_unit_hour": 0.0})
+    planes_only = base.with_overrides(surveillance={"drones": 0}, gendarmerie={"audible_detection_per_unit_hour": 0.0})
+    m_d, m_a = ChannelModel(drones_only, 0), ChannelModel(planes_only, 0)
+    for m in (m_d, m_a):
+        m.surveillance.start_night(10.0)
+    coast = m_d.coast
+    woods = coast.site("Hardelot").index   # hidden in woods
+    dunes = coast.site("Gravelines").index  # hidden in dunes
+    ratio_d = m_d.surveillance.hidden_per_h[woods] / m_d.surveillance.open_per_h[woods]
+    ratio_a = m_a.surveillance.hidden_per_h[woods] / m_a.surveillance.open_per_h[woods]
+    assert ratio_d > 3 * ratio_a
+    assert m_a.surveillance.hidden_per_h[woods] < m_a.surveillance.hidden_per_h[dunes]
+
+
+def test_calm_days_match_the_reported_share():
+    """About 190 favourable days a year (Home Office), over 20 seeds."""
+    from sim.weather import day_of_year, sea_states
+
+    params = Scenario().weather
+    doy = day_of_year(Scenario().start_date, 365)
+    calm = [(sea_states(params, doy, np.random.default_rng(s)) <= 0.5).sum() for s in range(20)]
+    mean, se = np.mean(calm), np.std(calm, ddof=1) / np.sqrt(len(calm))
+    assert abs(mean - 190) < max(25, 3 * se)
+
+
+def test_night_is_longer_in_december():
+    from sim.weather import night_hours
+
+    assert night_hours(np.array([172]))[0] == pytest.approx(7.0, abs=0.1)
+    assert night_hours(np.array([355]))[0] == pytest.approx(16.0, abs=0.1)
