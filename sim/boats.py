@@ -113,6 +113,7 @@ class Boat(CellAgent):
         self.detected = False
         self.alerted_at: float | None = None
         self.sea_intervention = 0
+        self._vessels_called = False
         self.measure = ""
         self.lives_at_risk = 0
         self.intervention_deaths = 0
@@ -144,7 +145,7 @@ class Boat(CellAgent):
                                          ((p.launch - p.exposed) * 24.0, sv.open_per_h[i])])
         if seen is not None:
             self._at(p.hide + seen[0] / 24.0, self._on_detected)
-        if self.kind is BoatKind.TAXI and self.model.maritime.allows(loaded=False):
+        if self.kind is BoatKind.TAXI:
             run = sv.first_detection(rng, [((p.launch - p.put_in) * 24.0, sv.open_per_h[i])])
             if run is not None:
                 self._at(p.put_in + run[0] / 24.0, self._on_taxi_sighted)
@@ -200,18 +201,22 @@ class Boat(CellAgent):
     def _on_taxi_sighted(self) -> None:
         if self.state is BoatState.ON_WATERWAY:
             self.detected = True
+            if self.alerted_at is None:
+                self.alerted_at = self.model.time
             frac = (self.model.time - self.plan.put_in) / max(1e-9, self.plan.launch - self.plan.put_in)
             km = self.waterway.km + frac * (self.site.km - self.waterway.km)
             self._try_sea_intervention(self.model.time, km, self.plan.launch, loaded=False)
 
     def _try_sea_intervention(self, alerted: float, km: float, deadline: float, loaded: bool) -> bool:
         maritime = self.model.maritime
-        if self.sea_intervention or not maritime.allows(loaded):
+        if self._vessels_called or not maritime.allows(loaded):
             return False
-        when = maritime.reach(alerted, km, deadline)
+        # An empty taxi boat can only be stopped once it is on the water.
+        earliest = alerted if loaded else max(alerted, self.plan.put_in)
+        when = maritime.reach(earliest, km, deadline)
         if when is None:
             return False
-        self.sea_intervention = 1
+        self._vessels_called = True
         if loaded:
             self._intervene(loaded=True)
         else:
@@ -224,6 +229,7 @@ class Boat(CellAgent):
     def _intervene(self, loaded: bool) -> None:
         aboard = self.group.people - self.intervention_deaths if loaded else self.crew
         result = self.model.maritime.intervene(self.model.rng, aboard, loaded)
+        self.sea_intervention = 1
         self.measure = result.measure
         self.lives_at_risk += result.lives_at_risk
         self.intervention_deaths += result.deaths

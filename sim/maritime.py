@@ -76,7 +76,7 @@ class MaritimeCommand:
         m = model.params.maritime
         self.params = m
         self.mode = model.params.policy.shallow_water_interception
-        row = max(0, coast.shore_row - 3)
+        row = max(0, coast.shore_row - 3)  # on station 750 m offshore; assumption
         self.boats = [PatrolBoat(model, model.grid[(coast.col_of(sectors.centre_km(s)), row)], sectors.centre_km(s))
                       for s in sectors.allocate(m.patrol_boats)]
         self.lifeboats = [Lifeboat(model, model.grid[(coast.col_of(sectors.centre_km(s)), row)], sectors.centre_km(s))
@@ -125,11 +125,12 @@ class MaritimeCommand:
         """Apply the graduated measures to one boat (seed 004).
 
         An order to stop; if ignored, nets on the propeller; if that fails,
-        rerouting. Each person aboard risks death, more so on a loaded boat
+        rerouting. ``measure`` names the one that worked, or
+        ``none_effective`` when the boat went on. Each person aboard risks death, more so on a loaded boat
         (seed 001: "drownings can easily happen").
         """
         m = self.params
-        stopped, measure = False, "rerouting"
+        stopped, measure = False, "none_effective"
         for name, p in (("order_to_stop", m.stop_order_success),
                         ("immobilisation", m.immobilisation_success),
                         ("rerouting", m.rerouting_success)):

@@ -29,10 +29,6 @@ from sim.scenario import Scenario
 from sim.surveillance import Surveillance
 from sim.weather import day_of_year, night_hours, sea_states
 
-#: Number of equal deployment sectors along the coast (about 15 km each). Assumption.
-N_SECTORS = 10
-
-
 class ChannelModel(Model):
     """Small-boat operations on the French coast for a number of days.
 
@@ -160,7 +156,7 @@ class ChannelModel(Model):
         for o in Outcome:
             counts[f"boats_{o.value}"] = (boats["outcome"] == o.value).astype(int)
         counts["people_attempted"] = boats["people"]
-        counts["people_crossed"] = np.where(boats["outcome"] == Outcome.CROSSED.value, boats["people"], 0)
+        counts["people_crossed"] = np.where(boats["outcome"] == Outcome.CROSSED.value, boats["people"] - boats["deaths"], 0)
         counts["deaths"] = boats["deaths"]
         per_day = counts.groupby("day").sum()
         daily = state.merge(per_day, left_on="day", right_index=True, how="left")

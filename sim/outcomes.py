@@ -100,7 +100,7 @@ def summarise(boats: pd.DataFrame, *, days: int, seed: int, scenario: str) -> di
         "taxi_boats_crossed": int((taxi & (out == Outcome.CROSSED.value)).sum()),
         "people_attempted": int(people.sum()),
         "people_prevented": int((people[stopped] - deaths[stopped]).sum()),
-        "people_crossed": int(people[out == Outcome.CROSSED.value].sum()),
+        "people_crossed": int((people - deaths)[out == Outcome.CROSSED.value].sum()),
         "people_rescued": int(rescued.sum()),
         "deaths": int(deaths.sum()),
         "launch_success_rate": _rate(at_sea.sum(), n),

@@ -58,7 +58,7 @@ class Camps(Section):
     inflow_seasonality: float = Field(0.3, ge=0, lt=1, description="relative summer/winter swing of arrivals; assumption")
     peak_inflow_day_of_year: int = Field(213, ge=1, le=366, description="August; assumption")
     dunkirk_share: float = Field(0.6, ge=0, le=1, description="share of arrivals at Loon-Plage rather than Calais; assumption")
-    ready_fraction: float = Field(0.5, gt=0, le=1, description="share of the camp a network can bring to the coast in one night; assumption")
+    ready_fraction: float = Field(0.5, gt=0, le=1, description="share of a camp's people who can be brought to the coast in one night, split evenly among the networks drawing on that camp; assumption")
 
 
 class Networks(Section):
@@ -123,6 +123,7 @@ class Gendarmerie(Section):
     reaction_min: float = Field(5.0, ge=0, description="minutes from a detection to a unit moving; assumption")
     road_speed_kmh: float = Field(45.0, gt=0, description="speed along the coast roads; assumption")
     engaged_hours: float = Field(1.5, gt=0, description="a unit is busy this long after reaching a group; assumption")
+    cover_muffles: float = Field(0.5, ge=0, le=1, description="share of a hiding place's cover that also hides a group from patrols on the ground; assumption")
     audible_detection_per_unit_hour: float = Field(0.008, ge=0, description="chance per hour that one unit in a 10 km stretch hears or sees a hidden group; assumption")
     holdoff_probability: float = Field(0.3, ge=0, le=1, description="chance that people hold a patrol off with missiles until launch (seed 003); assumption")
     injury_probability: float = Field(0.15, ge=0, le=1, description="chance that an officer is injured when missiles are thrown; assumption")
@@ -133,10 +134,10 @@ class Gendarmerie(Section):
 class Surveillance(Section):
     """Thermal drones and aircraft; their detections go to the patrols."""
 
-    drones: int = Field(12, ge=0, description="thermal drones in the air on a night; assumption (76 airborne cameras allowed at once, 2023 French order)")
+    drones: int = Field(12, ge=0, description="thermal drones on duty on a night, each flying drone_endurance_h out of every drone_endurance_h + drone_turnaround_h; assumption (76 airborne cameras allowed at once, 2023 French order)")
     drone_endurance_h: float = Field(1.5, gt=0, description="flight time per battery; assumption")
     drone_turnaround_h: float = Field(0.5, ge=0, description="time to land and change battery; assumption")
-    drone_sweep_km_per_h: float = Field(0.7, ge=0, description="km of coast one flying drone searches per hour with full chance of seeing an exposed group; assumption")
+    drone_sweep_km_per_h: float = Field(0.7, ge=0, description="km of coast one flying drone searches per hour; a group in the open is then seen with rate multiplied by open_exposure, a hidden one with the share of cover a thermal camera defeats; assumption")
     drone_cover_penetration: float = Field(0.8, ge=0, le=1, description="thermal cameras see through tree cover (seed 002): share of cover they defeat; assumption")
     aircraft: int = Field(1, ge=0, description="aircraft with thermal cameras flying on a night (seed 003: 'in the air most days'); assumption")
     aircraft_hours: float = Field(4.0, ge=0, description="hours each aircraft flies a night; assumption")
@@ -148,7 +149,7 @@ class Surveillance(Section):
 class Maritime(Section):
     """Patrol boats and lifeboats, used only when the policy allows interception at sea."""
 
-    patrol_boats: int = Field(6, ge=0, description="plans spoke of six patrol boats (seed 004)")
+    patrol_boats: int = Field(6, ge=0, description="plans spoke of six patrol boats (channel-facts.md, with the UK's 300 m demand of seed 004)")
     lifeboats: int = Field(3, ge=0, description="a lifeboat accompanies every intervention, limiting their number (seed 004); count is an assumption")
     speed_kmh: float = Field(30.0, gt=0, description="patrol boat speed; assumption")
     intervention_hours: float = Field(2.5, gt=0, description="a patrol boat and its lifeboat are busy this long per intervention; assumption")

@@ -86,6 +86,7 @@ class Surveillance:
         self._drone_rate = (drones_per_sector * duty * p.drone_sweep_km_per_h / sectors.length_km)[site_sector]
         # Patrol units in a sector hear or see groups: rate per unit per 10 km.
         self._patrol_rate = (units_per_sector * g.audible_detection_per_unit_hour * 10.0 / sectors.length_km)[site_sector]
+        self._muffle = g.cover_muffles
         self._air_rate_per_flying_hour = len(self.aircraft) * p.aircraft_sweep_km_per_h / coast.length_km
         self.hidden_per_h = np.zeros(len(coast.sites))
         self.open_per_h = np.zeros(len(coast.sites))
@@ -100,7 +101,7 @@ class Surveillance:
         air = self._air_rate_per_flying_hour * min(1.0, p.aircraft_hours / night_hours)
         drone_seen = 1.0 - self.cover * (1.0 - p.drone_cover_penetration)
         air_seen = 1.0 - self.cover
-        patrol_seen = 1.0 - 0.5 * self.cover
+        patrol_seen = 1.0 - self._muffle * self.cover
         self.hidden_per_h = self._drone_rate * drone_seen + air * air_seen + self._patrol_rate * patrol_seen
         self.open_per_h = p.open_exposure * (self._drone_rate + air + self._patrol_rate)
 

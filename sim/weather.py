@@ -22,7 +22,7 @@ NIGHT_HOURS_MAX = 16.0
 
 
 def day_of_year(start: dt.date, days: int) -> np.ndarray:
-    """Day of the year (1..366) of each simulated day."""
+    """Day of the year (1..365) of each simulated day; leap days fold into a 365-day year."""
     first = start.timetuple().tm_yday
     return (first - 1 + np.arange(days)) % 365 + 1
 

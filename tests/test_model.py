@@ -164,3 +164,25 @@ def test_night_is_longer_in_december():
 
     assert night_hours(np.array([172]))[0] == pytest.approx(7.0, abs=0.1)
     assert night_hours(np.array([355]))[0] == pytest.approx(16.0, abs=0.1)
+
+
+@pytest.mark.parametrize("name", ["shallow_water_before_pickup", "shallow_water_300m"])
+def test_conservation_holds_with_interventions_at_sea(name):
+    model = ChannelModel(load_scenario(SCENARIOS / f"{name}.yaml").with_overrides(days=150), seed=3).run()
+    s = model.summary()
+    boats = model.boats_frame()
+    assert s["sea_interventions"] > 0
+    assert s["people_attempted"] == s["people_prevented"] + s["people_rescued"] + s["people_crossed"] + s["deaths"]
+    arrived = sum(camp.arrived for camp in model.camps)
+    initial = sum(int(round(model.params.camps.initial_people * camp.share)) for camp in model.camps)
+    assert initial + arrived == sum(camp.people for camp in model.camps) + s["people_crossed"] + s["deaths"]
+    # Every intervention names its measure and puts someone at risk; none without one.
+    hit = boats["sea_intervention"] == 1
+    assert (boats.loc[hit, "lives_at_risk"] > 0).all()
+    assert set(boats.loc[hit, "intervention_measure"]) <= {"order_to_stop", "immobilisation", "rerouting", "none_effective"}
+    assert (boats.loc[~hit, "lives_at_risk"] == 0).all() and (boats.loc[~hit, "intervention_measure"] == "").all()
+    assert (boats.loc[boats["outcome"] == "intercepted_at_sea", "sea_intervention"] == 1).all()
+    if name == "shallow_water_before_pickup":
+        # Only empty taxi boats: the crew of one or two.
+        assert (boats.loc[hit, "kind"] == "taxi").all()
+        assert (boats.loc[hit, "lives_at_risk"] <= 2).all()

@@ -1,0 +1,126 @@
+"""The command line end to end, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.outcomes import BOAT_COLUMNS, SUMMARY_KEYS
+from tests.conftest import ROOT, SCENARIOS
+
+EXE = Path(sys.executable).parent / "channel-sim"
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([str(EXE), *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "base30"
+    result = cli("run", SCENARIOS / "baseline.yaml", "--seed", 5, "--days", 30, "--out", out)
+    return result, out
+
+
+def test_run_writes_the_run_folder(short_run):
+    result, out = short_run
+    assert result.returncode == 0, result.stderr
+    assert {p.name for p in out.iterdir()} == {"scenario.yaml", "summary.json", "boats.parquet", "daily.parquet", "provenance.json"}
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(SUMMARY_KEYS) <= set(summary)
+    assert summary["days"] == 30 and summary["seed"] == 5 and summary["scenario"] == "baseline"
+    boats = pd.read_parquet(out / "boats.parquet")
+    assert list(boats.columns) == list(BOAT_COLUMNS)
+    assert len(boats) == summary["boats_attempted"]
+    assert set(boats["kind"]) <= {"beach", "taxi"}
+    daily = pd.read_parquet(out / "daily.parquet")
+    assert len(daily) == 30 and {"date", "wave_m", "boats_attempted"} <= set(daily.columns)
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["seed"] == 5 and len(prov["scenario_hash"]) == 16
+
+
+def test_run_prints_a_table(short_run):
+    result, out = short_run
+    assert "taxi-boat success rate" in result.stdout and str(out) in result.stdout
+
+
+def test_resolved_scenario_reruns_identically(short_run, tmp_path):
+    _, out = short_run
+    again = tmp_path / "again"
+    result = cli("run", out / "scenario.yaml", "--seed", 5, "--out", again)
+    assert result.returncode == 0, result.stderr
+    a = pd.read_parquet(out / "boats.parquet")
+    b = pd.read_parquet(again / "boats.parquet")
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_existing_folder_is_never_overwritten(short_run):
+    _, out = short_run
+    before = (out / "summary.json").read_text()
+    result = cli("run", SCENARIOS / "baseline.yaml", "--days", 5, "--out", out)
+    assert result.returncode == 2
+    assert "already exists" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert (out / "summary.json").read_text() == before
+
+
+def test_default_folder_is_new_each_time(tmp_path):
+    shutil.copytree(SCENARIOS, tmp_path / "scenarios")
+    for _ in range(2):
+        assert cli("run", "scenarios/baseline.yaml", "--days", 3, "--quiet", cwd=tmp_path).returncode == 0
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == ["baseline-seed0", "baseline-seed0-2"]
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("networks:\n  taxi_preferance: 0.5\n", "did you mean 'taxi_preference'"),
+    ("days: many\n", "days"),
+    ("extends: missing.yaml\n", "file not found"),
+])
+def test_bad_scenario_is_one_line_exit_2(tmp_path, content, expected):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(content)
+    for command in (["run", bad, "--out", tmp_path / "out"], ["check", bad]):
+        result = cli(*command)
+        assert result.returncode == 2
+        assert "Traceback" not in result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "bad.yaml" in lines[0] and expected in lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_arguments_exit_2(tmp_path):
+    result = cli("run", SCENARIOS / "baseline.yaml", "--days", 0)
+    assert result.returncode == 2 and "--days" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_check_accepts_the_shipped_scenarios():
+    result = cli("check", *sorted(SCENARIOS.glob("*.yaml")))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count(": ok") == len(list(SCENARIOS.glob("*.yaml")))
+
+
+def test_readme_commands_run(tmp_path):
+    """Every `channel-sim` command shown in the README works as written."""
+    readme = (ROOT / "README.md").read_text()
+    commands = [line.strip().removeprefix("$ ") for line in readme.splitlines()
+                if line.strip().removeprefix("$ ").startswith("channel-sim ")]
+    assert commands, "the README shows no channel-sim command"
+    shutil.copytree(SCENARIOS, tmp_path / "scenarios")
+    for command in commands:
+        args = command.split()[1:]
+        result = cli(*args, cwd=tmp_path)
+        assert result.returncode == 0, f"{command}: {result.stderr}"
+
+
+def test_readme_make_targets_exist():
+    readme = (ROOT / "README.md").read_text()
+    assert "make run" in readme and "make test" in readme
+    for target in ("run", "test"):
+        dry = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True)
+        assert dry.returncode == 0, dry.stderr

@@ -1,0 +1,61 @@
+"""Each policy moves outcomes in the expected direction, over 20 paired replications.
+
+Replication i of every scenario uses seed i (common random numbers), so the
+differences are paired. A direction holds when the mean paired difference is
+beyond two standard errors of that difference (the tolerance comes from the
+spread across replications, not from one seed).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.conftest import values
+
+
+def paired(replicates, scenario: str, key: str) -> tuple[float, float]:
+    """Mean paired difference (scenario - baseline) and its standard error."""
+    diff = values(replicates(scenario), key) - values(replicates("baseline"), key)
+    return diff.mean(), diff.std(ddof=1) / np.sqrt(len(diff))
+
+
+def test_before_pickup_lowers_taxi_boat_success(replicates):
+    mean, se = paired(replicates, "shallow_water_before_pickup", "taxi_boat_success_rate")
+    assert mean < -2 * se, (mean, se)
+
+
+def test_before_pickup_puts_few_lives_at_risk(replicates):
+    """Against empty taxi boats only the crew of one or two is at risk."""
+    runs = replicates("shallow_water_before_pickup")
+    interventions = values(runs, "sea_interventions")
+    assert interventions.mean() > 0
+    assert (values(runs, "lives_at_risk") <= 2 * interventions).all()
+
+
+def test_300m_lowers_launch_success_further(replicates):
+    mean, se = paired(replicates, "shallow_water_300m", "launch_success_rate")
+    assert mean < -2 * se, (mean, se)
+    diff = values(replicates("shallow_water_300m"), "launch_success_rate") - values(
+        replicates("shallow_water_before_pickup"), "launch_success_rate")
+    assert diff.mean() < -2 * diff.std(ddof=1) / np.sqrt(len(diff)), diff.mean()
+
+
+def test_300m_puts_lives_at_risk_where_baseline_has_none(replicates):
+    assert values(replicates("baseline"), "lives_at_risk").sum() == 0
+    risk = values(replicates("shallow_water_300m"), "lives_at_risk")
+    assert risk.mean() - 2 * risk.std(ddof=1) / np.sqrt(len(risk)) > 0
+    # Loaded boats: far more lives at risk per intervention than before pickup.
+    per_300 = risk.sum() / values(replicates("shallow_water_300m"), "sea_interventions").sum()
+    before = replicates("shallow_water_before_pickup")
+    per_before = values(before, "lives_at_risk").sum() / values(before, "sea_interventions").sum()
+    assert per_300 > 5 * per_before
+
+
+def test_doubling_drones_raises_people_prevented(replicates):
+    mean, se = paired(replicates, "drones_doubled", "people_prevented")
+    assert mean > 2 * se, (mean, se)
+
+
+def test_barrages_move_taxi_boats_off_the_estuaries(replicates):
+    mean, se = paired(replicates, "estuary_barrages", "taxi_boats_attempted")
+    assert mean < -2 * se, (mean, se)

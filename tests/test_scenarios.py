@@ -1,0 +1,99 @@
+"""Scenario files: the shipped ones validate; every kind of bad input is one clear line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sim.scenario import ScenarioError, load_scenario
+from tests.conftest import SCENARIOS
+
+SHIPPED = ["baseline", "shallow_water_before_pickup", "shallow_water_300m", "drones_doubled", "estuary_barrages"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_scenarios_validate(name):
+    s = load_scenario(SCENARIOS / f"{name}.yaml")
+    assert s.name == name
+
+
+def test_extends_overrides_keys_and_keeps_the_rest():
+    base = load_scenario(SCENARIOS / "baseline.yaml")
+    s300 = load_scenario(SCENARIOS / "shallow_water_300m.yaml")  # extends before_pickup, which extends baseline
+    assert s300.policy.shallow_water_interception == "up_to_300m"
+    assert s300.maritime.patrol_boats == 6
+    assert s300.gendarmerie == base.gendarmerie
+    assert s300.content_hash() != base.content_hash()
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def _error(path: Path) -> str:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
+def test_unknown_key_names_file_path_and_nearest_key(tmp_path):
+    p = _write(tmp_path, "typo.yaml", "surveillance:\n  drons: 3\n")
+    m = _error(p)
+    assert "typo.yaml" in m and "surveillance.drons" in m and "did you mean 'drones'" in m
+
+
+def test_unknown_top_level_key(tmp_path):
+    m = _error(_write(tmp_path, "top.yaml", "polcy:\n  barrages: []\n"))
+    assert "polcy" in m and "did you mean 'policy'" in m
+
+
+def test_wrong_type(tmp_path):
+    m = _error(_write(tmp_path, "t.yaml", "surveillance:\n  drones: ten\n"))
+    assert "surveillance.drones" in m and "integer" in m and "'ten'" in m
+
+
+def test_out_of_range(tmp_path):
+    m = _error(_write(tmp_path, "r.yaml", "gendarmerie:\n  night_coast_share: 1.5\n"))
+    assert "gendarmerie.night_coast_share" in m and "less than or equal to 1" in m
+
+
+def test_unknown_policy_mode(tmp_path):
+    m = _error(_write(tmp_path, "m.yaml", "policy:\n  shallow_water_interception: always\n"))
+    assert "policy.shallow_water_interception" in m and "before_pickup" in m
+
+
+def test_unknown_waterway(tmp_path):
+    m = _error(_write(tmp_path, "w.yaml", "policy:\n  barrages: [canch]\n"))
+    assert "policy.barrages" in m and "did you mean 'canche'" in m
+
+
+def test_missing_file(tmp_path):
+    m = _error(tmp_path / "nowhere.yaml")
+    assert "nowhere.yaml" in m and "file not found" in m
+
+
+def test_missing_parent(tmp_path):
+    m = _error(_write(tmp_path, "child.yaml", "extends: parent.yaml\n"))
+    assert "child.yaml" in m and "parent.yaml" in m and "file not found" in m
+
+
+def test_circular_extends(tmp_path):
+    _write(tmp_path, "a.yaml", "extends: b.yaml\n")
+    _write(tmp_path, "b.yaml", "extends: a.yaml\n")
+    m = _error(tmp_path / "a.yaml")
+    assert "circular" in m and "a.yaml -> b.yaml -> a.yaml" in m
+
+
+def test_invalid_yaml(tmp_path):
+    m = _error(_write(tmp_path, "bad.yaml", "days: [\n"))
+    assert "bad.yaml:" in m and "not valid YAML" in m
+
+
+def test_not_a_mapping(tmp_path):
+    m = _error(_write(tmp_path, "list.yaml", "- 1\n- 2\n"))
+    assert "list.yaml" in m and "mapping" in m
