@@ -128,7 +128,15 @@ class Gendarmerie(Section):
     holdoff_probability: float = Field(0.3, ge=0, le=1, description="chance that people hold a patrol off with missiles until launch (seed 003); assumption")
     injury_probability: float = Field(0.15, ge=0, le=1, description="chance that an officer is injured when missiles are thrown; assumption")
     sector_weights: list[float] = Field(default_factory=lambda: [1.0, 1.5, 2.0, 2.0, 1.5, 1.5, 1.5, 1.0, 0.6, 0.4],
-                                        description="relative deployment over ten equal sectors from north to south; assumption (the main strip Equihen-Gravelines is 60 km, 2020 report)")
+                                        min_length=1,
+                                        description="relative deployment over equal sectors from north to south, one weight per sector; assumption (the main strip Equihen-Gravelines is 60 km, 2020 report)")
+
+    @field_validator("sector_weights")
+    @classmethod
+    def _some_weight(cls, value: list[float]) -> list[float]:
+        if any(w < 0 for w in value) or sum(value) <= 0:
+            raise ValueError("expected weights >= 0 with a positive sum")
+        return value
 
 
 class Surveillance(Section):

@@ -6,6 +6,7 @@ session, so the calibration and policy tests share the baseline runs.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -37,7 +38,9 @@ class Replicates:
 
     def __init__(self):
         self._cache: dict = {}
-        self._pool = ProcessPoolExecutor(max_workers=os.cpu_count() or 2)
+        # Fresh interpreters rather than fork: pytest's process may hold threads.
+        self._pool = ProcessPoolExecutor(max_workers=os.cpu_count() or 2,
+                                         mp_context=multiprocessing.get_context("spawn"))
 
     def __call__(self, name: str, n: int = REPLICATIONS, days: int | None = None) -> list[dict]:
         """Summaries of seeds 0..n-1 of ``scenarios/<name>.yaml``."""
