@@ -4,7 +4,11 @@ Commands:
 
 * ``channel-sim run SCENARIO [--seed N] [--days N] [--out DIR]``: run one
   scenario and write its folder (see ``sim.rundir``);
-* ``channel-sim check SCENARIO...``: validate scenarios without running them.
+* ``channel-sim check SCENARIO...``: validate scenarios without running them;
+* ``channel-sim batch SCENARIO... --replications N --out DIR``: scenarios x
+  sweep points x replications into a resumable results folder (``sim.experiment``);
+* ``channel-sim report DIR``: the policy comparison report of a batch folder
+  (``sim.report``).
 
 Bad input (a scenario with an unknown key or a wrong type, a missing file, an
 output folder that exists) gets one line on stderr and exit status 2.
@@ -14,12 +18,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 import time
 from pathlib import Path
 
 from sim.rundir import RunDirError, check_new, free_name, provenance, write_run
 from sim.scenario import ScenarioError, load_scenario
+from sim.store import StoreError
 
 EXIT_BAD_INPUT = 2
 
@@ -65,6 +71,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate scenario files without running them")
     check.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
+
+    batch = sub.add_parser("batch", help="run scenarios x sweep points x replications into a results folder")
+    batch.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
+    batch.add_argument("--replications", "-n", type=_positive, required=True, help="replications of each scenario")
+    batch.add_argument("--days", type=_positive, help="days per run (default: each scenario's)")
+    batch.add_argument("--sweep", action="append", default=[], metavar="KEY=V1,V2,...",
+                       help="sweep a scenario key over values, e.g. surveillance.drones=12,24 (repeat for a grid)")
+    batch.add_argument("--seed", type=_seed, default=0, help="entropy of the seed sequence (default 0)")
+    where = batch.add_mutually_exclusive_group()
+    where.add_argument("--workers", "-j", type=_positive, help="local worker processes (default: all cores)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="Dask scheduler, e.g. tcp://host:8786 (default: $DASK_SCHEDULER_ADDRESS if set)")
+    batch.add_argument("--out", type=Path, required=True, help="results folder (created, or resumed)")
+    batch.add_argument("--append", action="store_true", help="add a different batch definition to an existing folder")
+    batch.add_argument("--report", action="store_true", help="write the report when the batch is done")
+    batch.add_argument("--quiet", action="store_true", help="no progress bar or table")
+
+    report = sub.add_parser("report", help="write the policy comparison report of a batch folder")
+    report.add_argument("folder", type=Path, help="a folder written by channel-sim batch")
+    report.add_argument("--baseline", default="baseline", help="scenario the others are compared with (default: baseline)")
     return parser
 
 
@@ -131,14 +157,47 @@ def cmd_check(args) -> int:
     return status
 
 
+def cmd_batch(args) -> int:
+    """``channel-sim batch``."""
+    from sim.experiment import default_workers, parse_sweep, plan_batch, run_batch
+
+    scenarios = [load_scenario(p) for p in args.scenarios]
+    sweeps = [parse_sweep(s) for s in args.sweep]
+    plan = plan_batch(scenarios, args.replications, args.days, sweeps, args.seed)
+    scheduler = args.scheduler or (None if args.workers else os.environ.get("DASK_SCHEDULER_ADDRESS"))
+    workers = args.workers or default_workers()
+    where = f"Dask scheduler {scheduler}" if scheduler else f"{workers} worker process{'es' if workers > 1 else ''}"
+    if not args.quiet:
+        print(f"batch: {len(scenarios)} scenario(s) x {len(plan.runs) // (len(scenarios) * args.replications)} "
+              f"sweep point(s) x {args.replications} replication(s) = {len(plan.runs)} runs on {where} -> {args.out}")
+    result = run_batch(args.out, plan, workers=workers, scheduler=scheduler, append=args.append,
+                       progress=not args.quiet, sources={s.name: str(p) for s, p in zip(scenarios, args.scenarios)})
+    if not args.quiet:
+        print(f"{result.ran} run(s) done, {result.already_done} already present, in {result.seconds:.1f} s: {args.out}")
+    if args.report:
+        return cmd_report(argparse.Namespace(folder=args.out, baseline="baseline", quiet=args.quiet))
+    return 0
+
+
+def cmd_report(args) -> int:
+    """``channel-sim report``."""
+    from sim.report import write_report
+
+    written = write_report(args.folder, baseline=args.baseline)
+    if not getattr(args, "quiet", False):
+        print(f"report: {written['html']} (and {written['md'].name}, figures in {written['md'].parent / 'figures'})")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "check": cmd_check, "batch": cmd_batch, "report": cmd_report}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``channel-sim`` console script."""
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "run":
-            return cmd_run(args)
-        return cmd_check(args)
-    except (ScenarioError, RunDirError) as exc:
+        return COMMANDS[args.command](args)
+    except (ScenarioError, RunDirError, StoreError) as exc:
         print(f"channel-sim: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -1,0 +1,294 @@
+"""Batches: scenarios x sweep points x replications, run on any executor.
+
+Seeds come from ``numpy.random.SeedSequence``: replication *i* gets the same
+seed in every scenario and sweep point (common random numbers), so policy
+differences are paired. Runs go to a local process pool, to a Dask cluster
+(``distributed.Client(address).get_executor()``), or run in this process
+(one worker); the same seed gives the same results on any of them.
+
+Each run is written to the results store by the process that ran it, so the
+batch's memory does not grow with the number of runs, and a batch that is
+stopped, even by ``kill -9``, resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+import platform
+import time
+from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from sim.scenario import Scenario, ScenarioError, deep_merge, from_dict
+from sim.store import (BatchLock, StoreError, discard_run, read_manifest, run_complete, run_hash,
+                       write_manifest, write_run)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a batch."""
+
+    scenario_name: str
+    content: dict           # resolved scenario, sweep values applied
+    sweep: dict             # sweep key -> value
+    replication: int
+    seed: int
+    key: str
+
+
+@dataclass
+class BatchPlan:
+    """What a batch will run, and the definition that identifies it."""
+
+    definition: dict
+    runs: list[RunSpec]
+    scenarios: dict = field(default_factory=dict)  # name -> resolved content (no sweep)
+
+
+def parse_sweep(text: str) -> tuple[str, list]:
+    """``KEY=V1,V2,...`` into the dotted key and its values (YAML-typed).
+
+    Raises:
+        ScenarioError: the text is not of that form.
+    """
+    key, sep, values = text.partition("=")
+    key = key.strip()
+    if not sep or not key or not values.strip():
+        raise ScenarioError(f"--sweep {text!r}: expected KEY=V1,V2,... (for example surveillance.drones=12,24)")
+    return key, [yaml.safe_load(v.strip()) for v in values.split(",")]
+
+
+def replication_seeds(base_seed: int, n: int) -> list[int]:
+    """Seed of each replication, from ``SeedSequence(base_seed)``; the same for every scenario."""
+    children = np.random.SeedSequence(base_seed).spawn(n)
+    return [int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for c in children]  # 63 bits: int64 columns
+
+
+def _nested(key: str, value) -> dict:
+    out: dict = value
+    for part in reversed(key.split(".")):
+        out = {part: out}
+    return out
+
+
+def plan_batch(scenarios: list[Scenario], replications: int, days: int | None = None,
+               sweeps: list[tuple[str, list]] | None = None, base_seed: int = 0) -> BatchPlan:
+    """Expand scenarios x sweep points x replications into runs.
+
+    Args:
+        scenarios: validated scenarios (names must differ).
+        replications: replications of each scenario and sweep point.
+        days: days per run (the scenarios' own when None).
+        sweeps: ``(dotted key, values)`` pairs; their cartesian product is swept.
+        base_seed: entropy of the ``SeedSequence`` the seeds come from.
+
+    Raises:
+        ScenarioError: duplicate names, or a sweep value the schema rejects.
+    """
+    names = [s.name for s in scenarios]
+    if len(set(names)) != len(names):
+        raise ScenarioError(f"scenarios: names must differ, got {', '.join(names)}")
+    sweeps = sweeps or []
+    seeds = replication_seeds(base_seed, replications)
+    runs, contents = [], {}
+    for scenario in scenarios:
+        base = scenario.model_dump()
+        if days is not None:
+            base["days"] = days
+        contents[scenario.name] = from_dict(base, scenario.name).to_dict()
+        for point in itertools.product(*(values for _, values in sweeps)):
+            sweep = {k: v for (k, _), v in zip(sweeps, point)}
+            merged = base
+            for k, v in sweep.items():
+                merged = deep_merge(merged, _nested(k, v))
+            try:
+                content = from_dict(merged, scenario.name).to_dict()
+            except ScenarioError as exc:
+                raise ScenarioError(f"--sweep {', '.join(f'{k}={v}' for k, v in sweep.items())}: {exc}") from None
+            for i, seed in enumerate(seeds):
+                runs.append(RunSpec(scenario.name, content, sweep, i, seed, run_hash(content, seed)))
+    definition = {
+        "scenarios": {name: Scenario.model_validate(c).content_hash() for name, c in contents.items()},
+        "replications": replications,
+        "days": days,
+        "sweep": {k: v for k, v in sweeps},
+        "seed": base_seed,
+    }
+    return BatchPlan(definition, runs, contents)
+
+
+def _provenance() -> dict:
+    from sim.rundir import git_commit, package_version
+
+    return {"package_version": package_version(), "git_commit": git_commit(),
+            "python": platform.python_version(), "mesa": metadata.version("mesa")}
+
+
+def execute_run(spec: RunSpec, runs_dir: str, provenance: dict) -> str:
+    """Run one model and write its tables to the store (in whichever process runs it).
+
+    Returns:
+        The run's key.
+    """
+    from sim.model import ChannelModel
+
+    scenario = Scenario.model_validate(spec.content)
+    started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    model = ChannelModel(scenario, seed=spec.seed).run()
+    seconds = time.perf_counter() - t0
+    ids = {"scenario": spec.scenario_name, "replication": spec.replication, "seed": spec.seed, "run": spec.key}
+    ids.update({f"sweep.{k}": v for k, v in spec.sweep.items()})
+
+    def tag(df: pd.DataFrame) -> pd.DataFrame:
+        for i, (k, v) in enumerate(ids.items()):
+            df.insert(i, k, [v] * len(df))
+        return df
+
+    summary = model.summary()
+    summary.pop("seed")
+    summary.pop("scenario")
+    row = {**ids, **summary, "scenario_hash": scenario.content_hash(), **provenance,
+           "started": started, "seconds": round(seconds, 4)}
+    row["seed"] = spec.seed
+    write_run(Path(runs_dir), spec.key, tag(model.boats_frame()), tag(model.daily_frame()), pd.DataFrame([row]))
+    return spec.key
+
+
+def _executor(workers: int, scheduler: str | None):
+    """The executor to run on, and a function that shuts it down."""
+    if scheduler:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise StoreError("--scheduler needs Dask: pip install 'channel-sim[dask]'") from None
+        try:
+            client = Client(scheduler, timeout="20s")
+        except OSError as exc:
+            raise StoreError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})") from None
+        return client.get_executor(), client.close, sum(client.nthreads().values()) or 1
+    if workers <= 1:
+        return None, lambda: None, 1
+    import multiprocessing
+
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    return pool, pool.shutdown, workers
+
+
+@dataclass
+class BatchResult:
+    """What a batch did."""
+
+    folder: Path
+    planned: int
+    already_done: int
+    ran: int
+    seconds: float
+
+
+def run_batch(folder: str | Path, plan: BatchPlan, *, workers: int = 1, scheduler: str | None = None,
+              append: bool = False, progress: bool = True, sources: dict | None = None) -> BatchResult:
+    """Run the missing runs of a plan into a results folder.
+
+    Args:
+        folder: the batch folder (created if missing).
+        plan: from :func:`plan_batch`.
+        workers: local processes (1 runs in this process).
+        scheduler: address of a Dask scheduler (overrides ``workers``).
+        append: allow a different batch definition into a folder that holds one.
+        progress: show a progress bar.
+        sources: scenario name -> file it came from (recorded in the manifest).
+
+    Raises:
+        StoreError: another batch holds the folder, or it holds a different batch and ``append`` is False.
+    """
+    folder = Path(folder)
+    t0 = time.perf_counter()
+    with BatchLock(folder):
+        runs_dir = folder / "runs"
+        runs_dir.mkdir(exist_ok=True)
+        manifest = read_manifest(folder) or {"format": 1, "batches": [], "scenarios": {}}
+        batches = manifest.get("batches", [])
+        entry = next((b for b in batches if b.get("definition") == plan.definition), None)
+        if entry is None and batches and not append:
+            old = batches[-1]["definition"]
+            raise StoreError(f"{folder}: holds a different batch (scenarios {', '.join(old['scenarios'])}, "
+                             f"{old['replications']} replications); expected the same definition, "
+                             "or --append to add runs to it")
+        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        if entry is None:
+            entry = {"definition": plan.definition, "started": now, "runs": len(plan.runs)}
+            batches.append(entry)
+        entry.update({"resumed" if "finished" in entry else "last_started": now, **_provenance()})
+        entry.pop("finished", None)
+        manifest["batches"] = batches
+        for name, content in plan.scenarios.items():
+            manifest["scenarios"].setdefault(Scenario.model_validate(content).content_hash(), {
+                "name": name, "source": (sources or {}).get(name), "content": content})
+        write_manifest(folder, manifest)
+
+        todo = []
+        for spec in plan.runs:
+            if run_complete(runs_dir, spec.key):
+                continue
+            discard_run(runs_dir, spec.key)
+            todo.append(spec)
+        done_before = len(plan.runs) - len(todo)
+        _run_all(todo, runs_dir, workers, scheduler, progress, done_before, len(plan.runs))
+
+        entry["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        write_manifest(folder, manifest)
+    return BatchResult(folder, len(plan.runs), done_before, len(todo), time.perf_counter() - t0)
+
+
+def _run_all(todo: list[RunSpec], runs_dir: Path, workers: int, scheduler: str | None,
+             progress: bool, done_before: int, total: int) -> None:
+    from tqdm import tqdm
+
+    if not todo:
+        return
+    prov = _provenance()
+    bar = tqdm(total=total, initial=done_before, unit="run", desc="runs", disable=not progress, dynamic_ncols=True)
+    executor, shutdown, slots = _executor(workers, scheduler)
+    try:
+        if executor is None:
+            for spec in todo:
+                execute_run(spec, str(runs_dir), prov)
+                bar.update()
+            return
+        _drain(executor, todo, runs_dir, prov, bar, limit=2 * slots)
+    finally:
+        shutdown()
+        bar.close()
+
+
+def _drain(executor: Executor, todo: list[RunSpec], runs_dir: Path, prov: dict, bar, limit: int) -> None:
+    """Keep at most ``limit`` runs in flight, so nothing piles up in memory."""
+    pending = set()
+    queue = iter(todo)
+    for spec in itertools.islice(queue, limit):
+        pending.add(executor.submit(execute_run, spec, str(runs_dir), prov))
+    while pending:
+        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+        for fut in finished:
+            fut.result()
+            bar.update()
+            nxt = next(queue, None)
+            if nxt is not None:
+                pending.add(executor.submit(execute_run, nxt, str(runs_dir), prov))
+
+
+def default_workers() -> int:
+    """All cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1

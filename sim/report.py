@@ -1,0 +1,406 @@
+"""The policy comparison report of a batch folder.
+
+``write_report(folder)`` writes ``report.md`` with its figures as PNG files in
+``figures/`` and ``report.html``, a single self-contained file (figures
+embedded) that opens from disk in a browser. It shows, per scenario, the mean
+and 95 % confidence interval of the main outcomes; paired differences against
+the baseline (replication *i* of every scenario shares its seed, so the
+differences are paired); the rates the source documents report beside the
+simulated ones; where along the coast launches, preventions and interceptions
+happen; daily series with bands across replications; and the trade-off
+between attempts prevented and lives put at risk.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.store import StoreError, load_results
+
+#: Outcomes shown, with their labels and whether they are shares.
+OUTCOMES = [
+    ("launch_success_rate", "launch success rate", True),
+    ("crossing_success_rate", "crossing success rate", True),
+    ("taxi_boat_success_rate", "taxi-boat success rate", True),
+    ("people_crossed", "people crossed", False),
+    ("people_prevented", "people prevented", False),
+    ("mean_people_per_boat", "people per boat", False),
+    ("boats_attempted", "boat attempts", False),
+    ("deaths", "deaths", False),
+    ("sea_interventions", "sea interventions", False),
+    ("lives_at_risk", "lives at risk", False),
+    ("officer_injuries", "officer injuries", False),
+]
+
+#: What the source documents report (channel-facts.md), for a 365-day year.
+REPORTED = {
+    "taxi_boat_success_rate": (0.81, "81 % (seed 004, leaked French document)"),
+    "people_crossed": (41_472, "41,472 in 2025 (Home Office); > 40,000 (seed 001)"),
+    "people_prevented": (22_000, "> 22,000 (seed 001); > 20,000 (seed 004)"),
+    "mean_people_per_boat": (62, "62 in 2025 (Home Office); 63 (Prémar)"),
+}
+
+
+def _label_frame(summaries: pd.DataFrame) -> pd.Series:
+    sweep_cols = [c for c in summaries.columns if c.startswith("sweep.")]
+    if not sweep_cols:
+        return summaries["scenario"].astype(str)
+    point = summaries[sweep_cols].astype(str).apply(
+        lambda r: ", ".join(f"{c.removeprefix('sweep.')}={v}" for c, v in r.items()), axis=1)
+    return summaries["scenario"].astype(str) + " [" + point + "]"
+
+
+def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and t-interval of the mean (NaNs dropped)."""
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    if len(v) == 0:
+        return (np.nan, np.nan, np.nan)
+    m = float(v.mean())
+    if len(v) < 2:
+        return (m, np.nan, np.nan)
+    half = float(stats.t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
+    return (m, m - half, m + half)
+
+
+def scenario_table(summaries: pd.DataFrame) -> pd.DataFrame:
+    """One row per scenario (and sweep point) and outcome: n, mean, ci_low, ci_high."""
+    df = summaries.assign(label=_label_frame(summaries))
+    rows = []
+    for label, g in df.groupby("label", sort=False):
+        for key, name, _ in OUTCOMES:
+            m, lo, hi = mean_ci(g[key].to_numpy())
+            rows.append({"scenario": label, "outcome": key, "n": len(g), "mean": m, "ci_low": lo, "ci_high": hi})
+    return pd.DataFrame(rows)
+
+
+def paired_differences(summaries: pd.DataFrame, baseline: str = "baseline") -> pd.DataFrame:
+    """Scenario minus baseline, paired by replication (and sweep point)."""
+    sweep_cols = [c for c in summaries.columns if c.startswith("sweep.")]
+    base = summaries[summaries["scenario"] == baseline]
+    if base.empty:
+        return pd.DataFrame(columns=["scenario", "outcome", "n", "mean", "ci_low", "ci_high"])
+    df = summaries.assign(label=_label_frame(summaries))
+    keys = ["replication"] + sweep_cols
+    rows = []
+    for label, g in df[df["scenario"] != baseline].groupby("label", sort=False):
+        merged = g.merge(base, on=keys, suffixes=("", "_base"))
+        for key, _, _ in OUTCOMES:
+            diff = merged[key].to_numpy(dtype=float) - merged[f"{key}_base"].to_numpy(dtype=float)
+            m, lo, hi = mean_ci(diff)
+            rows.append({"scenario": label, "outcome": key, "n": len(merged), "mean": m, "ci_low": lo, "ci_high": hi})
+    return pd.DataFrame(rows)
+
+
+# -- figures ------------------------------------------------------------------------------
+
+
+def _colors(labels):
+    import matplotlib.pyplot as plt
+
+    cmap = plt.get_cmap("tab10")
+    return {label: cmap(i % 10) for i, label in enumerate(labels)}
+
+
+def fig_reported(table: pd.DataFrame, days: int):
+    """Simulated means (95 % CI) beside the reported figures."""
+    import matplotlib.pyplot as plt
+
+    keys = list(REPORTED)
+    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.8), constrained_layout=True)
+    labels = list(dict.fromkeys(table["scenario"]))
+    colors = _colors(labels)
+    for ax, key in zip(axes, keys):
+        t = table[table["outcome"] == key].set_index("scenario").loc[labels]
+        y = np.arange(len(labels))
+        err = np.vstack([t["mean"] - t["ci_low"], t["ci_high"] - t["mean"]])
+        ax.errorbar(t["mean"], y, xerr=np.nan_to_num(err), fmt="o", color="k", ecolor="k", capsize=3)
+        for yi, label in zip(y, labels):
+            ax.plot(t.loc[label, "mean"], yi, "o", color=colors[label])
+        value, source = REPORTED[key]
+        scale = days / 365.0 if key in ("people_crossed", "people_prevented") else 1.0
+        ax.axvline(value * scale, color="tab:red", ls="--", lw=1.5, label="reported")
+        ax.set_yticks(y, labels if ax is axes[0] else [""] * len(labels))
+        ax.set_title(f"{key.replace('_', ' ')}\nreported: {source}", fontsize=8)
+        ax.invert_yaxis()
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].legend(loc="lower right", fontsize=8)
+    return fig
+
+
+def fig_differences(diffs: pd.DataFrame):
+    """Paired differences against the baseline with 95 % CIs."""
+    import matplotlib.pyplot as plt
+
+    keys = ["launch_success_rate", "taxi_boat_success_rate", "people_prevented", "lives_at_risk"]
+    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 0.6 * max(1, diffs["scenario"].nunique()) + 1.6),
+                             constrained_layout=True)
+    labels = list(dict.fromkeys(diffs["scenario"]))
+    for ax, key in zip(axes, keys):
+        t = diffs[diffs["outcome"] == key].set_index("scenario").reindex(labels)
+        scale = 100.0 if key.endswith("rate") else 1.0
+        y = np.arange(len(labels))
+        err = np.vstack([t["mean"] - t["ci_low"], t["ci_high"] - t["mean"]]) * scale
+        ax.errorbar(t["mean"] * scale, y, xerr=np.nan_to_num(err), fmt="o", capsize=3, color="tab:blue")
+        ax.axvline(0, color="grey", lw=1)
+        ax.set_yticks(y, labels if ax is axes[0] else [""] * len(labels))
+        ax.set_title(key.replace("_", " ") + (" (pp)" if scale == 100 else ""), fontsize=9)
+        ax.invert_yaxis()
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle("difference from baseline (paired, 95 % CI)", fontsize=10)
+    return fig
+
+
+def fig_map(boats: pd.DataFrame, summaries: pd.DataFrame):
+    """Where along the coast launches, preventions and interceptions happen, per scenario."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+
+    from sim.geography import Terrain, load_coast
+
+    coast = load_coast()
+    labels = list(dict.fromkeys(summaries["scenario"]))
+    reps = summaries.groupby("scenario")["replication"].nunique()
+    palette = {Terrain.SEA: "#1f4e79", Terrain.SHALLOW: "#6fa8dc", Terrain.BEACH: "#f6e3a1",
+               Terrain.DUNES: "#e0c068", Terrain.WOODS: "#38761d", Terrain.URBAN: "#999999",
+               Terrain.FARMLAND: "#b6d7a8", Terrain.WATERWAY: "#0b5394", Terrain.CLIFF: "#7f6000"}
+    cmap = ListedColormap([palette[t] for t in Terrain])
+    fig, axes = plt.subplots(len(labels) + 1, 1, figsize=(12, 1.2 + 1.7 * len(labels)), sharex=True,
+                             constrained_layout=True, gridspec_kw={"height_ratios": [0.7] + [1] * len(labels)})
+    axes[0].imshow(coast.layers["terrain"].T, origin="upper", aspect="auto", cmap=cmap, vmin=0, vmax=len(Terrain) - 1,
+                   extent=(0, coast.length_km, coast.n_rows, 0), interpolation="nearest")
+    axes[0].set_yticks([])
+    axes[0].set_title("the coast, Belgian border (left) to the Bay of Somme (right); sea at the top", fontsize=9)
+    for s in coast.sites:
+        axes[0].text(s.km, coast.n_rows - 1, s.name, rotation=90, fontsize=6, va="bottom", ha="center")
+    bins = np.arange(0, coast.length_km + 5, 5)
+    kinds = [("launched", ("failed_at_sea", "crossed"), "tab:blue"),
+             ("prevented on land", ("prevented_on_land",), "tab:orange"),
+             ("intercepted at sea", ("intercepted_at_sea",), "tab:red")]
+    for ax, label in zip(axes[1:], labels):
+        b = boats[boats["scenario"] == label]
+        n = max(1, int(reps.get(label, 1)))
+        bottom = np.zeros(len(bins) - 1)
+        for name, outcomes, color in kinds:
+            h, _ = np.histogram(b.loc[b["outcome"].isin(outcomes), "launch_km"], bins=bins)
+            ax.bar(bins[:-1], h / n, width=5, bottom=bottom, align="edge", color=color, label=name)
+            bottom += h / n
+        ax.set_ylabel("boats a run", fontsize=8)
+        ax.set_title(label, fontsize=9, loc="left")
+        ax.grid(axis="y", alpha=0.3)
+    axes[1].legend(fontsize=8, ncol=3, loc="upper right")
+    axes[-1].set_xlabel("km along the shore from the Belgian border")
+    return fig
+
+
+def fig_daily(daily: pd.DataFrame, summaries: pd.DataFrame):
+    """People crossing per day (7-day mean): mean across replications and 5-95 % band."""
+    import matplotlib.pyplot as plt
+
+    labels = list(dict.fromkeys(summaries["scenario"]))
+    colors = _colors(labels)
+    fig, axes = plt.subplots(2, 1, figsize=(12, 6.5), sharex=True, constrained_layout=True)
+    for label in labels:
+        d = daily[daily["scenario"] == label]
+        for ax, col in zip(axes, ("people_crossed", "people_attempted")):
+            wide = d.pivot_table(index="date", columns="replication", values=col, aggfunc="sum")
+            smooth = wide.rolling(7, min_periods=1).mean()
+            ax.plot(smooth.index, smooth.mean(axis=1), color=colors[label], lw=1.4, label=label)
+            ax.fill_between(smooth.index, smooth.quantile(0.05, axis=1), smooth.quantile(0.95, axis=1),
+                            color=colors[label], alpha=0.15, lw=0)
+    axes[0].set_ylabel("people crossed a day\n(7-day mean)")
+    axes[1].set_ylabel("people attempting a day\n(7-day mean)")
+    axes[0].legend(fontsize=8, ncol=3)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    axes[0].set_title("daily series: mean across replications, band 5-95 %", fontsize=10)
+    return fig
+
+
+def fig_tradeoff(table: pd.DataFrame):
+    """People prevented against lives put at risk by interventions, per policy."""
+    import matplotlib.pyplot as plt
+
+    labels = list(dict.fromkeys(table["scenario"]))
+    colors = _colors(labels)
+    fig, ax = plt.subplots(figsize=(7.5, 5), constrained_layout=True)
+    t = table.set_index(["scenario", "outcome"])
+    for label in labels:
+        x, y = t.loc[(label, "people_prevented")], t.loc[(label, "lives_at_risk")]
+        ax.errorbar(x["mean"], y["mean"], xerr=[[x["mean"] - x["ci_low"]], [x["ci_high"] - x["mean"]]],
+                    yerr=[[y["mean"] - y["ci_low"]], [y["ci_high"] - y["mean"]]], fmt="o", capsize=3,
+                    color=colors[label], label=label)
+    ax.set_xlabel("people prevented a run (attempts)")
+    ax.set_ylabel("lives put at risk by interventions at sea")
+    ax.set_title("what a policy stops, against the lives it puts at risk (95 % CI)", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
+# -- writing ------------------------------------------------------------------------------
+
+
+def _fmt(value: float, share: bool) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "n/a"
+    return f"{value:.3f}" if share else f"{value:,.1f}"
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _table_rows(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    labels = list(dict.fromkeys(table["scenario"]))
+    header = ["outcome"] + labels
+    t = table.set_index(["scenario", "outcome"])
+    rows = []
+    for key, name, share in OUTCOMES:
+        row = [name]
+        for label in labels:
+            r = t.loc[(label, key)]
+            row.append(f"{_fmt(r['mean'], share)} [{_fmt(r['ci_low'], share)}, {_fmt(r['ci_high'], share)}]")
+        rows.append(row)
+    return header, rows
+
+
+def _diff_rows(diffs: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    labels = list(dict.fromkeys(diffs["scenario"]))
+    header = ["outcome"] + [f"{label} - baseline" for label in labels]
+    t = diffs.set_index(["scenario", "outcome"])
+    rows = []
+    for key, name, share in OUTCOMES:
+        row = [name]
+        for label in labels:
+            r = t.loc[(label, key)]
+            row.append(f"{_fmt(r['mean'], share)} [{_fmt(r['ci_low'], share)}, {_fmt(r['ci_high'], share)}]")
+        rows.append(row)
+    return header, rows
+
+
+def write_report(folder: str | Path, baseline: str = "baseline") -> dict[str, Path]:
+    """Write ``report.md``, ``figures/*.png`` and ``report.html`` into a batch folder.
+
+    Returns:
+        Paths of what was written (``md``, ``html``, and one per figure).
+
+    Raises:
+        StoreError: the folder holds no complete run.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder = Path(folder)
+    res = load_results(folder)
+    summaries, boats, daily = res["summaries"], res["boats"], res["daily"]
+    if summaries.empty:
+        raise StoreError(f"{folder}: no complete run to report on; expected a batch folder with runs")
+    labels = _label_frame(summaries)
+    summaries = summaries.assign(scenario=labels)
+    key_cols = ["run"]
+    boats = boats.merge(summaries[key_cols + ["scenario"]], on="run", suffixes=("_raw", ""))
+    daily = daily.merge(summaries[key_cols + ["scenario"]], on="run", suffixes=("_raw", ""))
+    raw = res["summaries"]
+    table = scenario_table(raw)
+    diffs = paired_differences(raw, baseline)
+    days = int(summaries["days"].max())
+
+    figdir = folder / "figures"
+    figdir.mkdir(exist_ok=True)
+    figures = {
+        "reported": ("Simulated against reported", fig_reported(table, days)),
+        "differences": ("Paired differences against the baseline", fig_differences(diffs) if len(diffs) else None),
+        "map": ("Where boats launch and are stopped", fig_map(boats, summaries)),
+        "daily": ("Through the year", fig_daily(daily, summaries)),
+        "tradeoff": ("Attempts prevented against lives at risk", fig_tradeoff(table)),
+    }
+    written: dict[str, Path] = {}
+    pngs: dict[str, bytes] = {}
+    for name, (_, fig) in figures.items():
+        if fig is None:
+            continue
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110)
+        plt.close(fig)
+        pngs[name] = buf.getvalue()
+        path = figdir / f"{name}.png"
+        path.write_bytes(pngs[name])
+        written[name] = path
+
+    n_runs = len(summaries)
+    reps = summaries.groupby("scenario")["replication"].nunique()
+    intro = (f"{n_runs} runs: {len(reps)} scenario(s) x {int(reps.max())} replication(s) of {days} days. "
+             f"Replication i uses the same seed in every scenario, so differences are paired. "
+             f"Intervals are 95 % t-intervals across replications.")
+    header, rows = _table_rows(table)
+    sections = [("Outcomes per scenario (mean [95 % CI])", _md_table(header, rows), None)]
+    if len(diffs):
+        dh, dr = _diff_rows(diffs)
+        sections.append((f"Paired differences against {baseline} (mean [95 % CI])", _md_table(dh, dr), "differences"))
+    elif baseline not in set(raw["scenario"]):
+        sections.append(("Paired differences", f"No scenario named {baseline!r} in this batch: no differences.", None))
+    reported_rows = [[k.replace("_", " "), src] for k, (_, src) in REPORTED.items()]
+    sections.append(("Reported rates", _md_table(["quantity", "reported"], reported_rows), "reported"))
+    for name in ("map", "daily", "tradeoff"):
+        sections.append((figures[name][0], "", name))
+
+    generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    md = [f"# Policy comparison: {folder.name}", "", intro, "", f"Generated {generated}.", ""]
+    for title, body, fig in sections:
+        md += [f"## {title}", ""]
+        if body:
+            md += [body, ""]
+        if fig in written:
+            md += [f"![{title}](figures/{fig}.png)", ""]
+    md_path = folder / "report.md"
+    md_path.write_text("\n".join(md))
+    written["md"] = md_path
+
+    html_path = folder / "report.html"
+    html_path.write_text(_html(folder.name, intro, generated, sections, pngs))
+    written["html"] = html_path
+    return written
+
+
+def _md_to_html_table(body: str) -> str:
+    lines = [ln for ln in body.splitlines() if ln.startswith("|")]
+    if len(lines) < 2:
+        return f"<p>{html.escape(body)}</p>" if body else ""
+    cells = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines]
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cells[0])
+    body_rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in cells[2:])
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body_rows}</tbody></table>"
+
+
+def _html(name: str, intro: str, generated: str, sections, pngs: dict[str, bytes]) -> str:
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>Policy comparison: {html.escape(name)}</title>",
+        "<style>body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}"
+        "table{border-collapse:collapse;font-size:0.85em;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;"
+        "text-align:right}td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}"
+        "img{max-width:100%;border:1px solid #eee}</style></head><body>",
+        f"<h1>Policy comparison: {html.escape(name)}</h1><p>{html.escape(intro)}</p>"
+        f"<p><small>Generated {html.escape(generated)}.</small></p>",
+    ]
+    for title, body, fig in sections:
+        parts.append(f"<h2>{html.escape(title)}</h2>")
+        parts.append(_md_to_html_table(body))
+        if fig in pngs:
+            data = base64.b64encode(pngs[fig]).decode()
+            parts.append(f"<img alt='{html.escape(title)}' src='data:image/png;base64,{data}'>")
+    parts.append("</body></html>")
+    return "\n".join(parts)

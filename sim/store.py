@@ -1,0 +1,164 @@
+"""The results store: one folder per batch, one set of Parquet files per run.
+
+Layout of a batch folder::
+
+    manifest.json          batch definition(s) and provenance
+    .lock                  held (flock) while a batch writes here
+    runs/<hash>.boats.parquet
+    runs/<hash>.daily.parquet
+    runs/<hash>.summary.parquet   written last: a run is complete when it is there
+
+``<hash>`` is a hash of the resolved scenario content (sweep values applied)
+and the seed, so a run is never done twice. Each file is written under a
+temporary name and renamed, so no reader sees half a file; a file that cannot
+be read (cut short by a crash, damaged on disk) makes its run missing, and the
+next batch on the folder reruns it.
+
+:func:`load_results` gives tidy pandas tables of a folder.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+TABLES = ("boats", "daily", "summary")
+MANIFEST = "manifest.json"
+
+
+class StoreError(Exception):
+    """The results folder cannot be used as asked; one line for the user."""
+
+
+def run_hash(scenario_content: dict, seed: int) -> str:
+    """Name of a run: hash of resolved scenario content and seed."""
+    blob = json.dumps({"scenario": scenario_content, "seed": int(seed)}, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:20]
+
+
+def _write_table(df: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    pq.write_table(table, tmp)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def write_run(runs_dir: Path, key: str, boats: pd.DataFrame, daily: pd.DataFrame, summary: pd.DataFrame) -> None:
+    """Write one run's tables; the summary last, as the mark of completion."""
+    _write_table(boats, runs_dir / f"{key}.boats.parquet")
+    _write_table(daily, runs_dir / f"{key}.daily.parquet")
+    _write_table(summary, runs_dir / f"{key}.summary.parquet")
+
+
+def _readable(path: Path) -> bool:
+    try:
+        pq.read_metadata(path)
+    except Exception:  # noqa: BLE001 - any failure to read means the file is unusable
+        return False
+    return True
+
+
+def run_complete(runs_dir: Path, key: str) -> bool:
+    """A run is complete when its three files exist and each can be read."""
+    return all(_readable(runs_dir / f"{key}.{t}.parquet") for t in TABLES)
+
+
+def discard_run(runs_dir: Path, key: str) -> None:
+    """Remove whatever is left of an incomplete or damaged run."""
+    for t in TABLES:
+        (runs_dir / f"{key}.{t}.parquet").unlink(missing_ok=True)
+
+
+@dataclass
+class BatchLock:
+    """An exclusive lock on a batch folder, released when the process ends (even by kill -9)."""
+
+    folder: Path
+
+    def __enter__(self) -> BatchLock:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._fh = open(self.folder / ".lock", "a+")
+        try:
+            fcntl.flock(self._fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._fh.seek(0)
+            holder = self._fh.read().strip() or "another process"
+            self._fh.close()
+            raise StoreError(f"{self.folder}: another batch is writing here ({holder}); "
+                             "expected a folder no batch is using (wait for it or choose another --out)") from None
+        self._fh.seek(0)
+        self._fh.truncate()
+        self._fh.write(f"pid {os.getpid()}\n")
+        self._fh.flush()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        fcntl.flock(self._fh, fcntl.LOCK_UN)
+        self._fh.close()
+
+
+def read_manifest(folder: Path) -> dict | None:
+    """The folder's manifest, None if there is none."""
+    path = folder / MANIFEST
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise StoreError(f"{path}: not a readable manifest ({exc}); expected the JSON a batch writes") from None
+
+
+def write_manifest(folder: Path, manifest: dict) -> None:
+    """Write the manifest atomically."""
+    path = folder / MANIFEST
+    tmp = path.with_name(f".{MANIFEST}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def _concat(files: list[Path]) -> pd.DataFrame:
+    if not files:
+        return pd.DataFrame()
+    return pd.concat((pd.read_parquet(f) for f in files), ignore_index=True)
+
+
+def load_results(folder: str | Path) -> dict[str, pd.DataFrame]:
+    """Tidy tables of every complete run in a batch folder.
+
+    Args:
+        folder: a folder written by ``channel-sim batch``.
+
+    Returns:
+        ``{"summaries": ..., "boats": ..., "daily": ...}``: pandas DataFrames
+        with columns ``scenario``, ``replication``, ``seed``, ``run`` and one
+        column per sweep key (named ``sweep.<key>``) beside the model's own.
+
+    Raises:
+        StoreError: the folder is missing or holds no batch.
+    """
+    folder = Path(folder)
+    manifest = read_manifest(folder) if folder.is_dir() else None
+    if manifest is None:
+        raise StoreError(f"{folder}: no batch results here; expected a folder written by channel-sim batch")
+    runs_dir = folder / "runs"
+    keys = sorted(p.name.removesuffix(".summary.parquet") for p in runs_dir.glob("*.summary.parquet"))
+    keys = [k for k in keys if run_complete(runs_dir, k)]
+    summaries = _concat([runs_dir / f"{k}.summary.parquet" for k in keys])
+    boats = _concat([runs_dir / f"{k}.boats.parquet" for k in keys])
+    daily = _concat([runs_dir / f"{k}.daily.parquet" for k in keys])
+    order = ["scenario", "replication"] + [c for c in summaries.columns if c.startswith("sweep.")]
+    if len(summaries):
+        summaries = summaries.sort_values(order).reset_index(drop=True)
+        boats = boats.sort_values(order + ["boat_id"]).reset_index(drop=True)
+        daily = daily.sort_values(order + ["day"]).reset_index(drop=True)
+    return {"summaries": summaries, "boats": boats, "daily": daily}
