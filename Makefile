@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine:
-#   make run    run the main job (a year of the baseline, with its summary)
+#   make run    run the main job: the default policy comparison and its report
 #   make test   run the test suite
 # Both create .venv with Python >= 3.12 when it is missing (pyenv picks 3.12
 # from .python-version on these machines) and install the project into it.
@@ -20,8 +20,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
+# The shipped policy scenarios against the baseline, 30 replications of a year
+# each (common random numbers), into results/policy-comparison, then the report.
+# Runs already in the folder are not run again.
+SCENARIOS := scenarios/baseline.yaml scenarios/shallow_water_before_pickup.yaml \
+             scenarios/shallow_water_300m.yaml scenarios/drones_doubled.yaml scenarios/estuary_barrages.yaml
+REPLICATIONS ?= 30
+OUT ?= results/policy-comparison
+
 run: $(STAMP)
-	$(BIN)/channel-sim run scenarios/baseline.yaml
+	$(BIN)/channel-sim batch $(SCENARIOS) --replications $(REPLICATIONS) --out $(OUT) --report
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -215,6 +215,8 @@ def run_batch(folder: str | Path, plan: BatchPlan, *, workers: int = 1, schedule
     with BatchLock(folder):
         runs_dir = folder / "runs"
         runs_dir.mkdir(exist_ok=True)
+        for stale in runs_dir.glob(".*.tmp"):  # left by a batch that was killed mid-write
+            stale.unlink(missing_ok=True)
         manifest = read_manifest(folder) or {"format": 1, "batches": [], "scenarios": {}}
         batches = manifest.get("batches", [])
         entry = next((b for b in batches if b.get("definition") == plan.definition), None)

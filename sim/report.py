@@ -202,7 +202,7 @@ def fig_map(boats: pd.DataFrame, summaries: pd.DataFrame):
 
 
 def fig_daily(daily: pd.DataFrame, summaries: pd.DataFrame):
-    """People crossing per day (7-day mean): mean across replications and 5-95 % band."""
+    """People crossing and attempting per day (7-day mean): mean across replications, interquartile band."""
     import matplotlib.pyplot as plt
 
     labels = list(dict.fromkeys(summaries["scenario"]))
@@ -214,14 +214,14 @@ def fig_daily(daily: pd.DataFrame, summaries: pd.DataFrame):
             wide = d.pivot_table(index="date", columns="replication", values=col, aggfunc="sum")
             smooth = wide.rolling(7, min_periods=1).mean()
             ax.plot(smooth.index, smooth.mean(axis=1), color=colors[label], lw=1.4, label=label)
-            ax.fill_between(smooth.index, smooth.quantile(0.05, axis=1), smooth.quantile(0.95, axis=1),
-                            color=colors[label], alpha=0.15, lw=0)
+            ax.fill_between(smooth.index, smooth.quantile(0.25, axis=1), smooth.quantile(0.75, axis=1),
+                            color=colors[label], alpha=0.12, lw=0)
     axes[0].set_ylabel("people crossed a day\n(7-day mean)")
     axes[1].set_ylabel("people attempting a day\n(7-day mean)")
     axes[0].legend(fontsize=8, ncol=3)
     for ax in axes:
         ax.grid(alpha=0.3)
-    axes[0].set_title("daily series: mean across replications, band 5-95 %", fontsize=10)
+    axes[0].set_title("daily series: mean across replications, band from the 25th to the 75th percentile", fontsize=10)
     return fig
 
 

@@ -157,8 +157,15 @@ def load_results(folder: str | Path) -> dict[str, pd.DataFrame]:
     boats = _concat([runs_dir / f"{k}.boats.parquet" for k in keys])
     daily = _concat([runs_dir / f"{k}.daily.parquet" for k in keys])
     order = ["scenario", "replication"] + [c for c in summaries.columns if c.startswith("sweep.")]
+    names = list(dict.fromkeys(n for b in manifest.get("batches", []) for n in b["definition"]["scenarios"]))
+    for df in (summaries, boats, daily):
+        if len(df):  # scenarios in the order the batches named them
+            df["scenario"] = pd.Categorical(df["scenario"], categories=names + sorted(set(df["scenario"]) - set(names)))
     if len(summaries):
         summaries = summaries.sort_values(order).reset_index(drop=True)
         boats = boats.sort_values(order + ["boat_id"]).reset_index(drop=True)
         daily = daily.sort_values(order + ["day"]).reset_index(drop=True)
+    for df in (summaries, boats, daily):
+        if len(df):
+            df["scenario"] = df["scenario"].astype(str)
     return {"summaries": summaries, "boats": boats, "daily": daily}

@@ -1,0 +1,154 @@
+"""Batches and the results store: seeds, executors, resume, lock, corruption, loading."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.experiment import parse_sweep, plan_batch, replication_seeds, run_batch
+from sim.scenario import ScenarioError, load_scenario
+from sim.store import BatchLock, StoreError, load_results
+from tests.conftest import SCENARIOS
+
+EXE = Path(sys.executable).parent / "channel-sim"
+VOLATILE = ["started", "seconds", "git_commit"]
+
+
+def small_plan(replications=2, days=20, sweeps=None):
+    scenarios = [load_scenario(SCENARIOS / "baseline.yaml"), load_scenario(SCENARIOS / "shallow_water_300m.yaml")]
+    return plan_batch(scenarios, replications, days, sweeps)
+
+
+def summaries(folder) -> pd.DataFrame:
+    return load_results(folder)["summaries"].drop(columns=VOLATILE)
+
+
+def test_common_random_numbers():
+    plan = small_plan(replications=3)
+    by_rep = {}
+    for run in plan.runs:
+        by_rep.setdefault(run.replication, set()).add(run.seed)
+    assert all(len(seeds) == 1 for seeds in by_rep.values())
+    assert len({next(iter(s)) for s in by_rep.values()}) == 3
+    assert replication_seeds(0, 3) == replication_seeds(0, 5)[:3]
+    assert len({r.key for r in plan.runs}) == len(plan.runs)
+
+
+def test_sweep_expands_and_validates():
+    key, values = parse_sweep("surveillance.drones=6,24")
+    assert key == "surveillance.drones" and values == [6, 24]
+    plan = small_plan(replications=2, sweeps=[(key, values)])
+    assert len(plan.runs) == 2 * 2 * 2
+    assert {r.content["surveillance"]["drones"] for r in plan.runs} == {6, 24}
+    with pytest.raises(ScenarioError, match="surveillance.drones"):
+        small_plan(sweeps=[("surveillance.drones", ["many"])])
+    with pytest.raises(ScenarioError, match="KEY=V1,V2"):
+        parse_sweep("surveillance.drones")
+
+
+def test_same_results_serial_pool_and_dask(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    plan = small_plan()
+    run_batch(tmp_path / "serial", plan, workers=1, progress=False)
+    run_batch(tmp_path / "pool", plan, workers=2, progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        run_batch(tmp_path / "dask", plan, scheduler=cluster.scheduler_address, progress=False)
+    serial = summaries(tmp_path / "serial")
+    assert len(serial) == len(plan.runs)
+    pd.testing.assert_frame_equal(serial, summaries(tmp_path / "pool"))
+    pd.testing.assert_frame_equal(serial, summaries(tmp_path / "dask"))
+    pd.testing.assert_frame_equal(load_results(tmp_path / "serial")["boats"], load_results(tmp_path / "dask")["boats"])
+
+
+def test_results_are_tidy(tmp_path):
+    plan = small_plan(sweeps=[("surveillance.drones", [6, 24])])
+    run_batch(tmp_path, plan, workers=1, progress=False)
+    res = load_results(tmp_path)
+    s, b, d = res["summaries"], res["boats"], res["daily"]
+    for df in (s, b, d):
+        assert {"scenario", "replication", "seed", "run", "sweep.surveillance.drones"} <= set(df.columns)
+    assert len(s) == 8 and set(s["scenario"]) == {"baseline", "shallow_water_300m"}
+    assert len(d) == 8 * 20
+    per_run = b.groupby("run").size().reindex(s["run"], fill_value=0)
+    assert (per_run.to_numpy() == s["boats_attempted"].to_numpy()).all()
+    assert s["scenario_hash"].nunique() == 4 and s["package_version"].notna().all()
+
+
+def _batch_cmd(out, n=6, days=60):
+    return [str(EXE), "batch", str(SCENARIOS / "baseline.yaml"), "-n", str(n), "--days", str(days),
+            "--workers", "1", "--out", str(out), "--quiet"]
+
+
+def test_resume_after_kill_9(tmp_path):
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(_batch_cmd(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list((out / "runs").glob("*.summary.parquet"))) < 2:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = len(list((out / "runs").glob("*.summary.parquet")))
+    assert 2 <= done < 6, "the kill should land mid-batch"
+    again = subprocess.run(_batch_cmd(out), capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    runs = list((out / "runs").iterdir())
+    assert len(runs) == 6 * 3 and not [p for p in runs if p.name.startswith(".")]
+    s = load_results(out)["summaries"]
+    assert sorted(s["replication"]) == list(range(6))
+    subprocess.run(_batch_cmd(tmp_path / "whole"), check=True)
+    pd.testing.assert_frame_equal(summaries(out), summaries(tmp_path / "whole"))
+
+
+def test_second_batch_on_a_busy_folder_is_refused(tmp_path):
+    with BatchLock(tmp_path):
+        result = subprocess.run(_batch_cmd(tmp_path, n=1, days=5), capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "another batch is writing here" in result.stderr and "Traceback" not in result.stderr
+    assert subprocess.run(_batch_cmd(tmp_path, n=1, days=5)).returncode == 0
+
+
+def test_different_definition_needs_append(tmp_path):
+    assert subprocess.run(_batch_cmd(tmp_path, n=2, days=5)).returncode == 0
+    other = subprocess.run(_batch_cmd(tmp_path, n=3, days=5), capture_output=True, text=True)
+    assert other.returncode == 2 and "different batch" in other.stderr and "--append" in other.stderr
+    assert len(load_results(tmp_path)["summaries"]) == 2
+    appended = subprocess.run(_batch_cmd(tmp_path, n=3, days=5) + ["--append"], capture_output=True, text=True)
+    assert appended.returncode == 0, appended.stderr
+    s = load_results(tmp_path)["summaries"]
+    assert len(s) == 3 and s["run"].is_unique  # replications 0 and 1 were not run twice
+
+
+def test_damaged_file_is_detected_and_rerun(tmp_path):
+    plan = small_plan()
+    run_batch(tmp_path, plan, workers=1, progress=False)
+    before = summaries(tmp_path)
+    victim = sorted((tmp_path / "runs").glob("*.boats.parquet"))[0]
+    victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
+    assert len(load_results(tmp_path)["summaries"]) == len(plan.runs) - 1
+    result = run_batch(tmp_path, plan, workers=1, progress=False)
+    assert result.ran == 1 and result.already_done == len(plan.runs) - 1
+    pd.testing.assert_frame_equal(summaries(tmp_path), before)
+
+
+def test_corrupt_manifest_is_one_clear_error(tmp_path):
+    (tmp_path / "manifest.json").write_text("{not json")
+    result = subprocess.run(_batch_cmd(tmp_path, n=1, days=5), capture_output=True, text=True)
+    assert result.returncode == 2 and "manifest.json" in result.stderr and "Traceback" not in result.stderr
+    with pytest.raises(StoreError, match="no batch results"):
+        load_results(tmp_path / "nothing")
+
+
+def test_dask_missing_is_a_clear_message(monkeypatch, tmp_path):
+    import sim.experiment as experiment
+
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(StoreError, match=r"channel-sim\[dask\]"):
+        experiment._executor(2, "tcp://127.0.0.1:1")
