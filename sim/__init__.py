@@ -1,0 +1,31 @@
+"""channel-sim: an agent-based simulation of small-boat crossings of the English Channel.
+
+The main entry points, imported on first use:
+
+* ``sim.load_scenario(path)``: a validated scenario;
+* ``sim.ChannelModel(scenario, seed).run()``: one run, with ``summary()``,
+  ``boats_frame()`` and ``daily_frame()``;
+* ``sim.load_results(folder)``: tidy tables of a batch folder.
+"""
+
+from __future__ import annotations
+
+_EXPORTS = {
+    "load_scenario": "sim.scenario",
+    "Scenario": "sim.scenario",
+    "ChannelModel": "sim.model",
+    "load_results": "sim.store",
+    "plan_batch": "sim.experiment",
+    "run_batch": "sim.experiment",
+    "write_report": "sim.report",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")

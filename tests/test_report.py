@@ -1,0 +1,91 @@
+"""The policy comparison report, on a small batch."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from sim.experiment import plan_batch, run_batch
+from sim.report import OUTCOMES, paired_differences, scenario_table, write_report
+from sim.scenario import load_scenario
+from sim.store import load_results
+from tests.conftest import SCENARIOS
+
+NAMES = ["baseline", "shallow_water_before_pickup", "drones_doubled"]
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("batch")
+    plan = plan_batch([load_scenario(SCENARIOS / f"{n}.yaml") for n in NAMES], replications=4, days=45)
+    run_batch(folder, plan, workers=2, progress=False)
+    return folder, write_report(folder)
+
+
+def test_report_files_exist(batch):
+    folder, written = batch
+    assert (folder / "report.md").is_file() and (folder / "report.html").is_file()
+    for name in ("reported", "differences", "map", "daily", "tradeoff"):
+        png = folder / "figures" / f"{name}.png"
+        assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_every_scenario_is_in_the_report(batch):
+    folder, _ = batch
+    md = (folder / "report.md").read_text()
+    html = (folder / "report.html").read_text()
+    for name in NAMES:
+        assert name in md and name in html
+    for _, label, _ in OUTCOMES:
+        assert label in md
+    assert "81 %" in md and "41,472" in md  # reported rates beside the simulated ones
+
+
+def test_html_is_self_contained(batch):
+    folder, _ = batch
+    html = (folder / "report.html").read_text()
+    sources = re.findall(r"src='([^']*)'", html) + re.findall(r'src="([^"]*)"', html)
+    assert len(sources) == 5 and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert "http://" not in html and "https://" not in html
+
+
+def test_markdown_links_its_figures(batch):
+    folder, _ = batch
+    md = (folder / "report.md").read_text()
+    for link in re.findall(r"\]\((figures/[^)]+)\)", md):
+        assert (folder / link).is_file()
+
+
+def test_confidence_intervals_are_ordered(batch):
+    folder, _ = batch
+    s = load_results(folder)["summaries"]
+    table = scenario_table(s)
+    assert set(table["scenario"]) == set(NAMES)
+    varying = table[table["ci_high"] > table["ci_low"]]
+    assert len(varying) > len(table) / 2
+    ok = table.dropna(subset=["ci_low"])
+    assert (ok["ci_low"] <= ok["mean"]).all() and (ok["mean"] <= ok["ci_high"]).all()
+    diffs = paired_differences(s, "baseline")
+    assert set(diffs["scenario"]) == {"shallow_water_before_pickup", "drones_doubled"}
+    ok = diffs.dropna(subset=["ci_low"])
+    assert (ok["ci_low"] <= ok["mean"]).all() and (ok["mean"] <= ok["ci_high"]).all()
+
+
+def test_paired_differences_match_the_pairs(batch):
+    folder, _ = batch
+    s = load_results(folder)["summaries"]
+    diffs = paired_differences(s, "baseline").set_index(["scenario", "outcome"])
+    a = s[s["scenario"] == "drones_doubled"].set_index("replication")["people_prevented"]
+    b = s[s["scenario"] == "baseline"].set_index("replication")["people_prevented"]
+    assert diffs.loc[("drones_doubled", "people_prevented"), "mean"] == pytest.approx((a - b).mean())
+
+
+def test_report_cli_on_a_folder_without_runs(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = Path(sys.executable).parent / "channel-sim"
+    result = subprocess.run([str(exe), "report", str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 2 and "no batch results" in result.stderr and "Traceback" not in result.stderr
