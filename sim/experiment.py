@@ -212,6 +212,11 @@ def run_batch(folder: str | Path, plan: BatchPlan, *, workers: int = 1, schedule
     """
     folder = Path(folder)
     t0 = time.perf_counter()
+    if folder.is_dir() and not (folder / "runs").is_dir() and any(
+            p.name not in (".lock", "manifest.json") for p in folder.iterdir()):
+        raise StoreError(f"{folder}: exists and is not a batch folder; expected a new folder or one written by channel-sim batch")
+    if folder.exists() and not folder.is_dir():
+        raise StoreError(f"{folder}: is a file; expected a folder for the batch")
     with BatchLock(folder):
         runs_dir = folder / "runs"
         runs_dir.mkdir(exist_ok=True)

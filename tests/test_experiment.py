@@ -152,3 +152,10 @@ def test_dask_missing_is_a_clear_message(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(StoreError, match=r"channel-sim\[dask\]"):
         experiment._executor(2, "tcp://127.0.0.1:1")
+
+
+def test_a_folder_that_is_not_a_batch_is_left_alone(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    result = subprocess.run(_batch_cmd(tmp_path, n=1, days=5), capture_output=True, text=True)
+    assert result.returncode == 2 and "not a batch folder" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
