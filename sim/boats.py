@@ -55,7 +55,8 @@ class NightPlan:
     put_in: float      # taxi boat put in on its waterway (== exposed for beach boats)
 
 
-def plan_night(rng: np.random.Generator, ops, dusk: float, dawn: float, run_hours: float, kind: BoatKind) -> NightPlan:
+def plan_night(rng: np.random.Generator, ops, dusk: float, dawn: float, run_hours: float, kind: BoatKind,
+               window: tuple[float, float] | None = None) -> NightPlan:
     """Draw the timeline of one attempt inside the night.
 
     Args:
@@ -65,6 +66,7 @@ def plan_night(rng: np.random.Generator, ops, dusk: float, dawn: float, run_hour
         dawn: model time of dawn.
         run_hours: taxi boat's run from put-in to pickup (0 for beach launches).
         kind: beach or taxi.
+        window: a coordinated launch window (model times) shared with other networks, or None.
     """
     hide_h = rng.uniform(ops.hide_hours_min, ops.hide_hours_max)
     if kind is BoatKind.BEACH:
@@ -76,7 +78,10 @@ def plan_night(rng: np.random.Generator, ops, dusk: float, dawn: float, run_hour
     if earliest > latest:  # short summer night: less time in hiding
         hide_h = max(0.0, hide_h - (earliest - latest) * 24.0)
         earliest = dusk + (ops.earliest_start_h + hide_h + exposed_h) / 24.0
-    launch = rng.uniform(earliest, max(earliest, latest))
+    lo, hi = earliest, max(earliest, latest)
+    if window is not None and max(lo, window[0]) <= min(hi, window[1]):
+        lo, hi = max(lo, window[0]), min(hi, window[1])
+    launch = rng.uniform(lo, hi)
     exposed = launch - exposed_h / 24.0
     hide = exposed - hide_h / 24.0
     put_in = launch - run_hours / 24.0 if kind is BoatKind.TAXI else exposed
@@ -112,11 +117,13 @@ class Boat(CellAgent):
         self.crew = min(group.people, int(model.rng.integers(1, 3))) if kind is BoatKind.TAXI else 0
         self.detected = False
         self.alerted_at: float | None = None
+        self._patrol = None
         self.sea_intervention = 0
         self._vessels_called = False
         self.measure = ""
         self.lives_at_risk = 0
         self.intervention_deaths = 0
+        self.intervention_injuries = 0
         self.injuries = 0
         self._events = []
         coast = model.coast
@@ -140,6 +147,7 @@ class Boat(CellAgent):
             self._at(p.put_in, self._on_put_in)
         self._at(p.launch, self._on_launch)
         i = self.site.index
+        self._station_warning(rng)
         kit = self.model.params.surveillance.kit_exposure if self.kind is BoatKind.BEACH else 1.0
         seen = sv.first_detection(rng, [((p.exposed - p.hide) * 24.0, kit * sv.hidden_per_h[i]),
                                          ((p.launch - p.exposed) * 24.0, sv.open_per_h[i])])
@@ -149,6 +157,26 @@ class Boat(CellAgent):
             run = sv.first_detection(rng, [((p.launch - p.put_in) * 24.0, sv.open_per_h[i])])
             if run is not None:
                 self._at(p.put_in + run[0] / 24.0, self._on_taxi_sighted)
+
+    def _station_warning(self, rng) -> None:
+        """Intelligence from train stations: a warning names the beach, a patrol is pre-positioned (seed 003)."""
+        if not self.model.policy.train_station_intel:
+            return
+        st = self.model.params.station_intel
+        if rng.random() < st.share_by_train * st.flag_probability and rng.random() < st.site_accuracy:
+            self._at(max(self.model.time, self.plan.hide - st.warning_hours / 24.0), self._on_station_warning)
+
+    def _on_station_warning(self) -> None:
+        now = self.model.time
+        self.detected = True
+        self.alerted_at = now if self.alerted_at is None else self.alerted_at
+        sent = self.model.gendarmerie.dispatch(now, self.site, to_water=False)
+        if sent is not None:
+            unit, arrival = sent
+            arrival = max(arrival, self.plan.hide + 1.0 / 1440.0)  # waits for the group at the beach
+            if arrival < self.plan.launch and self._patrol is None:
+                self._patrol = unit
+                self._at(arrival, self._on_patrol_arrives)
 
     def _cancel_pending(self) -> None:
         for ev in self._events:
@@ -174,7 +202,7 @@ class Boat(CellAgent):
         self.detected = True
         self.alerted_at = now
         on_beach = self.group.state is GroupState.ON_BEACH
-        sent = self.model.gendarmerie.dispatch(now, self.site, to_water=on_beach)
+        sent = None if self._patrol is not None else self.model.gendarmerie.dispatch(now, self.site, to_water=on_beach)
         if sent is not None:
             unit, arrival = sent
             if arrival < self.plan.launch:
@@ -227,12 +255,16 @@ class Boat(CellAgent):
         self._intervene(loaded=False)
 
     def _intervene(self, loaded: bool) -> None:
+        rng = self.model.rng
         aboard = self.group.people - self.intervention_deaths if loaded else self.crew
-        result = self.model.maritime.intervene(self.model.rng, aboard, loaded)
+        # Loaded boats are met somewhere in their first 300 m; empty taxi boats in the shallows.
+        metres_out = rng.uniform(0.0, 300.0) if loaded else rng.uniform(50.0, 200.0)
+        result = self.model.maritime.intervene(rng, aboard, self.wave, metres_out)
         self.sea_intervention = 1
         self.measure = result.measure
         self.lives_at_risk += result.lives_at_risk
         self.intervention_deaths += result.deaths
+        self.intervention_injuries += result.injuries
         if result.stopped:
             self._end(Outcome.INTERCEPTED_AT_SEA)
 
@@ -288,6 +320,7 @@ class Boat(CellAgent):
         }[outcome]
         # A taxi boat whose group was dispersed on land goes home with its boat.
         self.network.outcome(self, outcome, boat_kept=(self.kind is BoatKind.TAXI and outcome is Outcome.PREVENTED_ON_LAND))
-        self.model.record_boat(self, outcome, people, deaths, rescued)
+        self.model.hear(self, outcome)
+        self.model.record_boat(self, outcome, people, deaths, rescued, crossing_deaths)
         self.group.end(group_end, deaths=deaths)
         self.remove()

@@ -61,6 +61,7 @@ class Intervention:
     measure: str
     lives_at_risk: int
     deaths: int
+    injuries: int
 
 
 class MaritimeCommand:
@@ -75,7 +76,7 @@ class MaritimeCommand:
     def __init__(self, model, coast: Coast, sectors: Sectors):
         m = model.params.maritime
         self.params = m
-        self.mode = model.params.policy.shallow_water_interception
+        self.model = model
         row = max(0, coast.shore_row - 3)  # on station 750 m offshore; assumption
         self.boats = [PatrolBoat(model, model.grid[(coast.col_of(sectors.centre_km(s)), row)], sectors.centre_km(s))
                       for s in sectors.allocate(m.patrol_boats)]
@@ -87,10 +88,14 @@ class MaritimeCommand:
         self._life_free = np.zeros(len(self.lifeboats))
 
     def allows(self, loaded: bool) -> bool:
-        """Whether policy allows intervening against this boat."""
-        if self.mode == "none":
+        """Whether the policy in force allows intervening against this boat.
+
+        Under a union refusal the doctrine exists but no officer goes to sea (seed 001).
+        """
+        policy = self.model.policy
+        if policy.union_refusal or policy.shallow_water_interception == "none":
             return False
-        if self.mode == "before_pickup":
+        if policy.shallow_water_interception == "before_pickup":
             return not loaded
         return True
 
@@ -121,25 +126,32 @@ class MaritimeCommand:
         self.lifeboats[j].state = VesselState.INTERVENING
         return when
 
-    def intervene(self, rng: np.random.Generator, aboard: int, loaded: bool) -> Intervention:
+    def intervene(self, rng: np.random.Generator, aboard: int, wave: float, metres_out: float) -> Intervention:
         """Apply the graduated measures to one boat (seed 004).
 
         An order to stop; if ignored, nets on the propeller; if that fails,
-        rerouting. ``measure`` names the one that worked, or
-        ``none_effective`` when the boat went on. Each person aboard risks death, more so on a loaded boat
-        (seed 001: "drownings can easily happen").
+        rerouting. ``measure`` names the one that worked, or ``none_effective``
+        when the boat went on. Every measure tried puts the people aboard at
+        risk, more so with more aboard, rougher seas and further out (seed 001:
+        "if there are 80 people on an overcrowded boat ... it is extremely
+        dangerous"; "drownings can easily happen").
         """
         m = self.params
+        scale = ((max(aboard, 1) / m.risk_reference_load) ** m.risk_load_exponent
+                 * np.exp(m.risk_wave_factor_per_m * wave) * (1.0 + m.risk_per_100m_out * metres_out / 100.0))
         stopped, measure = False, "none_effective"
-        for name, p in (("order_to_stop", m.stop_order_success),
-                        ("immobilisation", m.immobilisation_success),
-                        ("rerouting", m.rerouting_success)):
-            if rng.random() < p:
+        survivors, deaths, injuries = aboard, 0, 0
+        for name, success, risk in (("order_to_stop", m.stop_order_success, m.risk_order_to_stop),
+                                    ("immobilisation", m.immobilisation_success, m.risk_immobilisation),
+                                    ("rerouting", m.rerouting_success, m.risk_rerouting)):
+            died = int(rng.binomial(survivors, min(1.0, risk * scale))) if survivors else 0
+            survivors -= died
+            deaths += died
+            injuries += int(rng.binomial(survivors, min(1.0, m.injury_rate * scale))) if survivors else 0
+            if rng.random() < success:
                 stopped, measure = True, name
                 break
-        rate = m.death_rate_loaded if loaded else m.death_rate_empty
-        deaths = int(rng.binomial(aboard, rate)) if aboard else 0
-        return Intervention(stopped, measure, aboard, deaths)
+        return Intervention(stopped, measure, aboard, deaths, injuries)
 
     def stand_down(self, now: float) -> None:
         """Vessels whose interventions are over return to standby."""

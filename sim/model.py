@@ -47,6 +47,9 @@ class ChannelModel(Model):
     def __init__(self, params: Scenario, seed: int = 0, coast: Coast | None = None):
         super().__init__(rng=seed)
         self.params = params
+        self.policy = params.policy
+        self._schedule = sorted(params.schedule, key=lambda change: change.date)
+        self.policy_changes: list[tuple[str, dict]] = []
         self.seed = seed
         self.coast = coast or load_coast()
         self.grid = build_grid(self.coast, self.random)
@@ -74,11 +77,13 @@ class ChannelModel(Model):
         self.maritime = MaritimeCommand(self, self.coast, self.sectors)
         n = params.networks
         self.networks = [
-            SmugglingNetwork(self, km, self.camps[0] if km < n.camp_for_km_below else self.camps[1],
-                             self.coast, params.policy.barrages)
+            SmugglingNetwork(self, km, self.camps[0] if km < n.camp_for_km_below else self.camps[1], self.coast)
             for km in n.home_km
         ]
         self._records: list[tuple] = []
+        self.counters = {"people_returned": 0}
+        self._returned_today = 0
+        self._crossed_total = 0
         self._committed_today = 0
         self._waiting_at_noon = 0
         self.datacollector = DataCollector(model_reporters={
@@ -87,6 +92,8 @@ class ChannelModel(Model):
             "camp_people": lambda m: m._waiting_at_noon,
             "boats_in_stock": lambda m: sum(net.boats for net in m.networks),
             "boats_committed": lambda m: m._committed_today,
+            "people_returned": lambda m: m._returned_today,
+            "interception": lambda m: m.policy.shallow_water_interception,
         })
 
     # -- one day ----------------------------------------------------------------------
@@ -96,13 +103,16 @@ class ChannelModel(Model):
         self.day_index = d
         self.wave_today = float(self.waves[d])
         now = self.time
+        self._apply_schedule(self.dates[d])
+        self._returns()
+        inflow = self.inflow[d] * self._deterrence()
         for camp in self.camps:
-            camp.receive(self.inflow[d])
+            camp.receive(inflow)
         self._waiting_at_noon = sum(camp.people for camp in self.camps)
         self.gendarmerie.release_all(now)
         self.maritime.stand_down(now)
         for net in self.networks:
-            net.resupply()
+            net.daily()
         hours = float(self.night_hours[d])
         dusk = now + (12.0 - hours / 2.0) / 24.0
         dawn = now + (12.0 + hours / 2.0) / 24.0
@@ -112,12 +122,81 @@ class ChannelModel(Model):
             ready_fraction = self.params.camps.ready_fraction
             ready = {id(camp): camp.people * ready_fraction for camp in self.camps}
             sharing = {id(camp): sum(1 for n in self.networks if n.camp is camp) for camp in self.camps}
+            windows = {id(camp): self._surge_window(camp, ready[id(camp)] / max(1, sharing[id(camp)]), dusk, dawn)
+                       for camp in self.camps}
             for i in self.rng.permutation(len(self.networks)):
                 net = self.networks[i]
                 share = ready[id(net.camp)] / max(1, sharing[id(net.camp)])
-                self._committed_today += net.plan_night(share, self.wave_today, dusk, dawn)
+                self._committed_today += net.plan_night(share, self.wave_today, dusk, dawn, windows[id(net.camp)])
             self.schedule_event(self.surveillance.end_night, at=dawn)
         self.datacollector.collect(self)
+
+    # -- policies and people over time ---------------------------------------------------
+    def _apply_schedule(self, today: dt.date) -> None:
+        """Dated policy changes take effect at noon on their date."""
+        while self._schedule and self._schedule[0].date <= today:
+            change = self._schedule.pop(0)
+            patch = {k: v for k, v in change.policy.model_dump().items() if v is not None}
+            barrages_before = self.policy.barrages
+            self.policy = self.policy.model_copy(update=patch)
+            self.policy_changes.append((today.isoformat(), patch))
+            if self.policy.barrages != barrages_before:
+                for net in self.networks:
+                    net.refresh_options(self.policy.barrages)
+
+    def _returns(self) -> None:
+        """Returns to France under one in, one out (seed 004): some go back to the camps."""
+        self._returned_today = 0
+        if not self.policy.returns:
+            return
+        r = self.params.returns
+        available = self._crossed_total - self.counters["people_returned"]
+        n = min(available, int(self.rng.poisson(r.per_day)))
+        if n <= 0:
+            return
+        self._returned_today = n
+        self.counters["people_returned"] += n
+        retry = int(self.rng.binomial(n, r.retry_probability))
+        for camp, k in zip(self.camps, self.rng.multinomial(retry, [c.share for c in self.camps])):
+            camp.give_back(int(k))
+
+    def _deterrence(self) -> float:
+        """Arrivals fall with the share returned, if the scenario assumes a deterrent effect."""
+        r = self.params.returns
+        if not self.policy.returns or r.deterrence <= 0 or self._crossed_total <= 0:
+            return 1.0
+        return max(0.0, 1.0 - r.deterrence * self.counters["people_returned"] / self._crossed_total)
+
+    def _surge_window(self, camp, share: float, dusk: float, dawn: float):
+        """On a calm night with full camps, the networks of a camp may launch together (seed 003)."""
+        n = self.params.networks
+        calm = self.wave_today <= n.launch_wave_m - n.launch_wave_spread_m
+        if not calm or share < 2 * n.people_per_boat_mean or self.rng.random() >= n.surge_coordination:
+            return None
+        ops = self.params.operations
+        first = dusk + (ops.earliest_start_h + ops.hide_hours_min) / 24.0
+        last = dawn - (ops.last_launch_before_dawn_h + n.surge_window_h) / 24.0
+        if last <= first:
+            return None
+        start = self.rng.uniform(first, last)
+        return (start, start + n.surge_window_h / 24.0)
+
+    def hear(self, boat, outcome: Outcome) -> None:
+        """Other networks hear of an outcome and learn from it, more weakly than from their own."""
+        if outcome is Outcome.CROSSED:
+            self._crossed_total += boat.group.people - boat.intervention_deaths
+        weight = self.params.networks.hearsay_weight
+        if weight <= 0:
+            return
+        for net in self.networks:
+            if net is not boat.network:
+                net.learn(boat.site.index, boat.kind, outcome, weight)
+
+    def redeploy(self, sector_weights: list[float]) -> None:
+        """Move patrol units and drones to a new split over the sectors (e.g. to police one stretch harder)."""
+        self.sectors = Sectors(len(sector_weights), self.coast.length_km, tuple(sector_weights))
+        self.gendarmerie.post(self.sectors)
+        self.surveillance.deploy(self.sectors, self.gendarmerie.units_per_sector)
 
     def run(self) -> ChannelModel:
         """Run every day of the scenario, including the last night."""
@@ -126,7 +205,7 @@ class ChannelModel(Model):
         return self
 
     # -- results --------------------------------------------------------------------------
-    def record_boat(self, boat, outcome: Outcome, people: int, deaths: int, rescued: int) -> None:
+    def record_boat(self, boat, outcome: Outcome, people: int, deaths: int, rescued: int, crossing_deaths: int) -> None:
         """Record a finished boat attempt (called by the boat)."""
         hour = ((boat.plan.launch - int(boat.plan.launch)) * 24.0 + 12.0) % 24.0
         self._records.append((
@@ -134,6 +213,7 @@ class ChannelModel(Model):
             boat.site.name, boat.site.km, boat.waterway.name if boat.waterway else "", people,
             outcome.value, deaths, rescued, boat.detected, boat.sea_intervention, boat.measure,
             boat.lives_at_risk, boat.injuries, boat.wave, round(hour, 3),
+            boat.intervention_deaths, crossing_deaths, boat.intervention_injuries,
         ))
 
     def boats_frame(self) -> pd.DataFrame:
@@ -142,7 +222,8 @@ class ChannelModel(Model):
         df = df.astype({"boat_id": "int64", "day": "int64", "network": "int64", "launch_km": "float64",
                         "people": "int64", "deaths": "int64", "rescued": "int64", "detected": "bool",
                         "sea_intervention": "int64", "lives_at_risk": "int64", "officer_injuries": "int64",
-                        "wave_m": "float64", "launch_hour": "float64"})
+                        "wave_m": "float64", "launch_hour": "float64", "deaths_intervention": "int64",
+                        "deaths_crossing": "int64", "injuries_intervention": "int64"})
         df["date"] = pd.to_datetime(df["date"])
         return df.sort_values("boat_id").reset_index(drop=True)
 
@@ -166,7 +247,11 @@ class ChannelModel(Model):
 
     def summary(self) -> dict:
         """The run's summary (keys ``sim.outcomes.SUMMARY_KEYS``)."""
-        return summarise(self.boats_frame(), days=self.params.days, seed=self.seed, scenario=self.params.name)
+        counters = dict(self.counters)
+        counters["boats_seized_from_vans"] = sum(n.seized_from_vans for n in self.networks)
+        counters["boats_seized_in_raids"] = sum(n.seized_in_raids for n in self.networks)
+        return summarise(self.boats_frame(), days=self.params.days, seed=self.seed, scenario=self.params.name,
+                         counters=counters)
 
 
 def run(params: Scenario, seed: int = 0) -> ChannelModel:

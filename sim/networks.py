@@ -1,15 +1,25 @@
-"""Smuggling networks: stock of boats, and each night's choices.
+"""Smuggling networks: supply, each night's choices, and what they learn.
 
-Each network works a stretch of coast around its centre and draws people from
-one camp. Boats and engines come by van from warehouses in Germany, about four
-hours away (seed 003); a network sends for a van when its stock runs low, and
-cannot launch more boats than it holds. Each night it decides whether the sea
-allows a launch (rarely above 0.5 m waves, never above 1 m: Times analysis),
-how many boats, beach launch or taxi boat (taxi boats need a waterway within
-reach of a pickup beach: seeds 000, 003, 004), where, and how many people per
-boat. It learns the risk of each beach from what happens to its boats and
-avoids the risky ones, which displaces launches when one stretch is policed
-harder.
+Each network works the coast around its centre and draws people from one camp.
+
+Supply (seed 003): boats and engines wait in the network's warehouse in
+Germany, restocked from further east; a van brings a load about four hours'
+drive away when the network's stock on the coast runs low. Intelligence on the
+vans can lead to the cargo being seized, and once facilitation is a crime in
+Germany warehouses can be raided. A network with no boat cannot launch.
+
+Each night it decides whether the sea allows a launch (rarely above 0.5 m
+waves, never above 1 m: Times analysis), how many boats, beach launch or taxi
+boat (taxi boats need a waterway within reach of a pickup beach: seeds 000,
+003, 004), where, and how many people per boat.
+
+Learning (seeds 002, 003: a game of cat and mouse): a network keeps an
+estimate of the risk of each beach and of each mode (beach launch or taxi
+boat), updated from its own outcomes and, more weakly, from what it hears of
+others'; the estimates drift back to the prior when nothing happens. It
+prefers beaches near its centre but moves up to ``range_km`` away (seed 003:
+estuaries up to 60 km from the Strait) when those near it turn risky; under
+pressure it sends fewer, fuller boats (seed 003).
 """
 
 from __future__ import annotations
@@ -24,16 +34,21 @@ from sim.geography import Coast, Site, Waterway
 from sim.migrants import Camp, MigrantGroup
 from sim.outcomes import BoatKind, Outcome
 
-#: A network's prior belief that a launch at an unknown beach is stopped. Assumption.
+#: A network's prior belief that a launch at an unknown beach, or by a mode, is stopped. Assumption.
 PRIOR_SITE_RISK = 0.3
 
 
 class NetworkState(Enum):
-    """A network's situation at the start of a night."""
+    """A network's supply situation."""
 
-    STOCKED = auto()         # has boats
-    WAITING_FOR_VAN = auto() # below its reorder point, a van on the way
-    OUT_OF_STOCK = auto()    # nothing to launch
+    STOCKED = auto()          # has boats on the coast
+    WAITING_FOR_VAN = auto()  # below its reorder point, a van on the way
+    OUT_OF_STOCK = auto()     # nothing to launch and nothing coming
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return float(np.log(p / (1 - p)))
 
 
 class SmugglingNetwork(Agent):
@@ -44,24 +59,35 @@ class SmugglingNetwork(Agent):
         home_km: centre of its stretch, km from the Belgian border.
         camp: the camp it draws people from.
         coast: the strip map.
-        barrages: names of waterways closed by barrages.
     """
 
-    def __init__(self, model, home_km: float, camp: Camp, coast: Coast, barrages: list[str]):
+    def __init__(self, model, home_km: float, camp: Camp, coast: Coast):
         super().__init__(model)
         p = model.params.networks
         self.params = p
+        self.coast = coast
         self.home_km = home_km
         self.camp = camp
         self.boats = p.initial_boats
+        self.warehouse = model.params.supply.warehouse_boats
         self.van_due: float | None = None
+        self._van_seized = False
+        self.seized_from_vans = 0
+        self.seized_in_raids = 0
         self.state = NetworkState.STOCKED if self.boats else NetworkState.OUT_OF_STOCK
         self.site_risk = np.full(len(coast.sites), PRIOR_SITE_RISK)
-        near = [s for s in coast.sites if abs(s.km - home_km) <= p.range_km]
+        self.mode_risk = {BoatKind.BEACH: PRIOR_SITE_RISK, BoatKind.TAXI: PRIOR_SITE_RISK}
+        self.pressure = PRIOR_SITE_RISK
+        self.refresh_options(model.policy.barrages)
+
+    def refresh_options(self, barrages: list[str]) -> None:
+        """Work out which beaches and taxi routes are open (again after a barrage goes up or down)."""
+        p = self.params
+        near = [s for s in self.coast.sites if abs(s.km - self.home_km) <= p.range_km]
         self.beach_sites: list[Site] = [s for s in near if s.beach]
         self.taxi_options: list[tuple[Site, Waterway]] = []
-        open_ways = [w for w in coast.waterways if w.name not in barrages]
-        max_run = model.params.operations.taxi_max_run_km
+        open_ways = [w for w in self.coast.waterways if w.name not in barrages]
+        max_run = self.model.params.operations.taxi_max_run_km
         for s in near:
             if not s.pickup or not open_ways:
                 continue
@@ -69,19 +95,51 @@ class SmugglingNetwork(Agent):
             if abs(w.km - s.km) <= max_run:
                 self.taxi_options.append((s, w))
 
-    # -- supply ---------------------------------------------------------------------
-    def resupply(self) -> None:
-        """Send for a van from Germany when stock is low (seed 003: about 4 hours away)."""
+    # -- each day ---------------------------------------------------------------------
+    def daily(self) -> None:
+        """Forget a little, restock the warehouse, face raids, and send for a van if needed."""
         p = self.params
-        if self.boats < p.reorder_below and self.van_due is None:
-            self.van_due = self.model.time + p.van_hours / 24.0
-            self.model.schedule_event(self._on_van_arrives, at=self.van_due)
-            self.state = NetworkState.WAITING_FOR_VAN
+        f = p.forgetting_per_day
+        self.site_risk += f * (PRIOR_SITE_RISK - self.site_risk)
+        for mode in self.mode_risk:
+            self.mode_risk[mode] += f * (PRIOR_SITE_RISK - self.mode_risk[mode])
+        self.pressure += f * (PRIOR_SITE_RISK - self.pressure)
+        s = self.model.params.supply
+        rng = self.model.rng
+        self.warehouse = min(s.warehouse_capacity, self.warehouse + int(rng.poisson(s.restock_per_day)))
+        if self.model.policy.warehouse_raids and rng.random() < 1.0 - (1.0 - s.raid_probability_per_week) ** (1 / 7):
+            seized = int(round(self.warehouse * s.raid_seizure_share))
+            self.warehouse -= seized
+            self.seized_in_raids += seized
+        self.resupply()
+
+    def resupply(self) -> None:
+        """Send for a van from the warehouse when stock is low (seed 003: about 4 hours away)."""
+        p = self.params
+        if self.boats >= p.reorder_below or self.van_due is not None:
+            return
+        load = min(p.van_boats, self.warehouse)
+        if load <= 0:
+            self.state = NetworkState.OUT_OF_STOCK if self.boats == 0 else self.state
+            return
+        self.warehouse -= load
+        self._van_load = load
+        self.van_due = self.model.time + p.van_hours / 24.0
+        s = self.model.params.supply
+        rng = self.model.rng
+        self._van_seized = bool(self.model.policy.van_intelligence and rng.random() < s.van_intel_probability
+                                and rng.exponential(s.intel_lead_hours_mean) >= s.seizure_hours_needed)
+        self.model.schedule_event(self._on_van_arrives, at=self.van_due)
+        self.state = NetworkState.WAITING_FOR_VAN
 
     def _on_van_arrives(self) -> None:
-        self.boats += self.params.van_boats
+        if self._van_seized:
+            self.seized_from_vans += self._van_load
+        else:
+            self.boats += self._van_load
         self.van_due = None
-        self.state = NetworkState.STOCKED
+        self._van_seized = False
+        self.state = NetworkState.STOCKED if self.boats else NetworkState.OUT_OF_STOCK
 
     # -- the night's decision -----------------------------------------------------------
     def launch_probability(self, wave: float) -> float:
@@ -91,7 +149,19 @@ class SmugglingNetwork(Agent):
             return 0.0
         return float(1.0 / (1.0 + np.exp((wave - p.launch_wave_m) / p.launch_wave_spread_m)))
 
-    def plan_night(self, ready_people: float, wave: float, dusk: float, dawn: float) -> int:
+    def taxi_probability(self) -> float:
+        """Chance of a taxi boat rather than a beach launch, shifted by the learned risks of each."""
+        p = self.params
+        shift = p.mode_risk_aversion * (self.mode_risk[BoatKind.BEACH] - self.mode_risk[BoatKind.TAXI])
+        return float(1.0 / (1.0 + np.exp(-(_logit(p.taxi_preference) + shift))))
+
+    def load_mean(self) -> float:
+        """People per boat the network aims for: fuller under pressure (seed 003)."""
+        p = self.params
+        return p.people_per_boat_mean * (1.0 + p.fuller_under_pressure * max(0.0, self.pressure - PRIOR_SITE_RISK))
+
+    def plan_night(self, ready_people: float, wave: float, dusk: float, dawn: float,
+                   window: tuple[float, float] | None = None) -> int:
         """Decide tonight's launches and commit the boats.
 
         Args:
@@ -99,6 +169,7 @@ class SmugglingNetwork(Agent):
             wave: today's wave height (m).
             dusk: model time of dusk.
             dawn: model time of dawn.
+            window: a coordinated launch window (model times), or None.
 
         Returns:
             Boats committed.
@@ -106,11 +177,13 @@ class SmugglingNetwork(Agent):
         rng = self.model.rng
         p = self.params
         if self.boats <= 0:
-            self.state = NetworkState.OUT_OF_STOCK
+            if self.van_due is None:
+                self.state = NetworkState.OUT_OF_STOCK
             return 0
         if rng.random() >= self.launch_probability(wave):
             return 0
-        n = min(p.max_boats_per_night, self.boats, int(ready_people // p.people_per_boat_mean))
+        load_mean = self.load_mean()
+        n = min(p.max_boats_per_night, self.boats, int(ready_people // load_mean))
         if n == 0 and ready_people >= p.people_per_boat_min:
             n = 1
         committed = 0
@@ -119,9 +192,8 @@ class SmugglingNetwork(Agent):
             kind = self._choose_kind(rng)
             if kind is None:
                 break
-            load_mean = p.people_per_boat_mean * (p.taxi_load_factor if kind is BoatKind.TAXI else 1.0)
-            want = int(np.clip(round(rng.normal(load_mean, p.people_per_boat_sd)),
-                               p.people_per_boat_min, p.people_per_boat_max))
+            mean = load_mean * (p.taxi_load_factor if kind is BoatKind.TAXI else 1.0)
+            want = int(np.clip(round(rng.normal(mean, p.people_per_boat_sd)), p.people_per_boat_min, p.people_per_boat_max))
             want = min(want, int(budget))
             if want < p.people_per_boat_min:
                 break
@@ -130,21 +202,23 @@ class SmugglingNetwork(Agent):
                 self.camp.give_back(people)
                 break
             budget -= people
-            self._commit(kind, people, dusk, dawn)
+            self._commit(kind, people, dusk, dawn, window)
             committed += 1
         return committed
 
     def _choose_kind(self, rng) -> BoatKind | None:
-        if self.taxi_options and (not self.beach_sites or rng.random() < self.params.taxi_preference):
+        if self.taxi_options and (not self.beach_sites or rng.random() < self.taxi_probability()):
             return BoatKind.TAXI
         return BoatKind.BEACH if self.beach_sites else None
 
     def _pick(self, rng, sites: list[Site]) -> int:
-        risk = self.site_risk[[s.index for s in sites]]
-        w = np.exp(-self.params.site_risk_aversion * risk)
+        idx = [s.index for s in sites]
+        km = np.array([s.km for s in sites])
+        score = -self.params.site_risk_aversion * self.site_risk[idx] - np.abs(km - self.home_km) / self.params.distance_scale_km
+        w = np.exp(score - score.max())
         return int(rng.choice(len(sites), p=w / w.sum()))
 
-    def _commit(self, kind: BoatKind, people: int, dusk: float, dawn: float) -> None:
+    def _commit(self, kind: BoatKind, people: int, dusk: float, dawn: float, window) -> None:
         rng = self.model.rng
         ops = self.model.params.operations
         if kind is BoatKind.TAXI:
@@ -153,16 +227,23 @@ class SmugglingNetwork(Agent):
         else:
             site, waterway = self.beach_sites[self._pick(rng, self.beach_sites)], None
             run_h = 0.0
-        plan = plan_night(rng, ops, dusk, dawn, run_h, kind)
+        plan = plan_night(rng, ops, dusk, dawn, run_h, kind, window)
         group = MigrantGroup(self.model, self.camp, people)
         self.boats -= 1
         Boat(self.model, self, group, kind, site, waterway, plan).start()
 
     # -- learning -------------------------------------------------------------------------
     def outcome(self, boat: Boat, outcome: Outcome, boat_kept: bool) -> None:
-        """Learn from an attempt: update the risk of its beach; take back a kept boat."""
+        """Learn from its own attempt, and take back a boat that came home."""
+        self.learn(boat.site.index, boat.kind, outcome, weight=1.0)
         stopped = outcome in (Outcome.PREVENTED_ON_LAND, Outcome.INTERCEPTED_AT_SEA)
-        i = boat.site.index
-        self.site_risk[i] += self.params.site_learning_rate * (float(stopped) - self.site_risk[i])
+        self.pressure += self.params.site_learning_rate * (float(stopped) - self.pressure)
         if boat_kept:
             self.boats += 1
+
+    def learn(self, site: int, kind: BoatKind, outcome: Outcome, weight: float) -> None:
+        """Update the risk of a beach and of a mode from one outcome (own: weight 1; heard: less)."""
+        stopped = float(outcome in (Outcome.PREVENTED_ON_LAND, Outcome.INTERCEPTED_AT_SEA))
+        rate = self.params.site_learning_rate * weight
+        self.site_risk[site] += rate * (stopped - self.site_risk[site])
+        self.mode_risk[kind] += rate * (stopped - self.mode_risk[kind])

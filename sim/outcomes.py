@@ -15,7 +15,9 @@ Derived rates:
 * mean people per boat: mean load of the boats that put to sea with people
   aboard (what the Home Office and Prémar average);
 * lives at risk: people (migrants and crew) aboard boats at the moment of an
-  intervention at sea.
+  intervention at sea;
+* deaths are attributed to interventions at sea (``deaths_intervention``) or
+  to the crossing itself (``deaths_crossing``); ``deaths`` is their sum.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ BOAT_COLUMNS = (
     "boat_id", "day", "date", "network", "kind", "launch_site", "launch_km", "waterway",
     "people", "outcome", "deaths", "rescued", "detected", "sea_intervention",
     "intervention_measure", "lives_at_risk", "officer_injuries", "wave_m", "launch_hour",
+    "deaths_intervention", "deaths_crossing", "injuries_intervention",
 )
 
 #: Keys of ``summary.json``, in order.
@@ -57,7 +60,12 @@ SUMMARY_KEYS = (
     "people_crossed", "people_rescued", "deaths", "launch_success_rate",
     "crossing_success_rate", "taxi_boat_success_rate", "mean_people_per_boat",
     "sea_interventions", "lives_at_risk", "officer_injuries",
+    "deaths_intervention", "deaths_crossing", "injuries_intervention",
+    "people_returned", "boats_seized_from_vans", "boats_seized_in_raids",
 )
+
+#: Summary keys that come from the model's counters rather than the boat table.
+COUNTER_KEYS = ("people_returned", "boats_seized_from_vans", "boats_seized_in_raids")
 
 _AT_SEA = (Outcome.FAILED_AT_SEA.value, Outcome.CROSSED.value)
 
@@ -66,14 +74,15 @@ def _rate(num: float, den: float) -> float:
     return float(num) / float(den) if den else float("nan")
 
 
-def summarise(boats: pd.DataFrame, *, days: int, seed: int, scenario: str) -> dict:
-    """The run's summary from its per-boat table.
+def summarise(boats: pd.DataFrame, *, days: int, seed: int, scenario: str, counters: dict | None = None) -> dict:
+    """The run's summary from its per-boat table and the model's counters.
 
     Args:
         boats: one row per boat attempt, columns ``BOAT_COLUMNS``.
         days: days simulated.
         seed: the run's seed.
         scenario: the scenario's name.
+        counters: values of ``COUNTER_KEYS`` (0 when absent).
 
     Returns:
         A dict with the keys ``SUMMARY_KEYS`` (and these only).
@@ -110,5 +119,10 @@ def summarise(boats: pd.DataFrame, *, days: int, seed: int, scenario: str) -> di
         "sea_interventions": int(boats["sea_intervention"].to_numpy().sum()),
         "lives_at_risk": int(boats["lives_at_risk"].to_numpy().sum()),
         "officer_injuries": int(boats["officer_injuries"].to_numpy().sum()),
+        "deaths_intervention": int(boats["deaths_intervention"].to_numpy().sum()),
+        "deaths_crossing": int(boats["deaths_crossing"].to_numpy().sum()),
+        "injuries_intervention": int(boats["injuries_intervention"].to_numpy().sum()),
     }
+    for key in COUNTER_KEYS:
+        summary[key] = int((counters or {}).get(key, 0))
     return summary

@@ -68,22 +68,33 @@ class Gendarmerie:
     """
 
     def __init__(self, model, coast: Coast, sectors: Sectors):
+        self.model = model
         g = model.params.gendarmerie
         self.params = g
         n_units = int(g.personnel_per_day * g.night_coast_share // g.officers_per_unit)
-        unit_sectors = sectors.allocate(n_units)
-        self.units: list[PatrolUnit] = []
+        self.coast = coast
         road_row = coast.n_rows - 1
+        self.units: list[PatrolUnit] = [PatrolUnit(model, model.grid[(0, road_row)], 0, 0.0, g.officers_per_unit)
+                                        for _ in range(n_units)]
+        self._free_at = np.zeros(len(self.units))
+        self.post(sectors)
+
+    def post(self, sectors: Sectors) -> None:
+        """Post the units over the sectors in proportion to their weights, evenly within each."""
+        coast = self.coast
+        road_row = coast.n_rows - 1
+        unit_sectors = sectors.allocate(len(self.units))
         per_sector = np.bincount(unit_sectors, minlength=sectors.n) if unit_sectors else np.zeros(sectors.n, int)
         seen = np.zeros(sectors.n, dtype=int)
-        for s in unit_sectors:
-            frac = (seen[s] + 0.5) / per_sector[s]
-            km = (s + frac) * sectors.length_km
+        for unit, s in zip(self.units, unit_sectors):
+            km = (s + (seen[s] + 0.5) / per_sector[s]) * sectors.length_km
             seen[s] += 1
-            self.units.append(PatrolUnit(model, model.grid[(coast.col_of(km), road_row)], s, km, g.officers_per_unit))
+            unit.sector, unit.post_km = s, km
+            unit.post = self.model.grid[(coast.col_of(km), road_row)]
+            if unit.state is PatrolState.ON_PATROL:
+                unit.cell = unit.post
         self.units_per_sector = per_sector
         self._post_km = np.array([u.post_km for u in self.units])
-        self._free_at = np.zeros(len(self.units))
 
     def dispatch(self, now: float, site: Site, to_water: bool) -> tuple[PatrolUnit, float] | None:
         """Send the free unit that can reach ``site`` soonest.
@@ -94,14 +105,23 @@ class Gendarmerie:
             to_water: the group is at the water's edge, not in its hiding place.
 
         Returns:
-            ``(unit, arrival time)`` or None when no unit is free.
+            ``(unit, arrival time)``, or None when the detection does not reach a
+            unit (``dispatch_share``) or no unit is free.
         """
+        g = self.params
+        liaison = self.model.policy.uk_liaison
+        share = self.model.params.liaison.dispatch_share if liaison else g.dispatch_share
+        if self.model.rng.random() >= share:
+            return None  # the detection does not reach a unit in time
         free = self._free_at <= now
         if not free.any():
             return None
-        g = self.params
         last_leg = site.road_to_water_min if to_water else site.road_to_hide_min
-        minutes = g.reaction_min + np.abs(self._post_km - site.km) / g.road_speed_kmh * 60.0 + last_leg
+        reaction, travel_factor = g.reaction_min, 1.0
+        if self.model.policy.uk_liaison:  # information shared at once, resources better directed (seed 002)
+            reaction *= self.model.params.liaison.reaction_factor
+            travel_factor = self.model.params.liaison.approach_factor
+        minutes = reaction + travel_factor * (np.abs(self._post_km - site.km) / g.road_speed_kmh * 60.0 + last_leg)
         minutes = np.where(free, minutes, np.inf)
         i = int(np.argmin(minutes))
         arrival = now + minutes[i] / 1440.0

@@ -20,6 +20,7 @@ import datetime as dt
 import difflib
 import hashlib
 import json
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
@@ -66,7 +67,8 @@ class Networks(Section):
 
     home_km: list[float] = Field(default_factory=lambda: [12.0, 22.0, 30.0, 45.0, 55.0, 78.0, 95.0, 118.0],
                                  description="centre of each network's stretch of coast, km from the Belgian border; one network per entry; assumption")
-    range_km: float = Field(30.0, gt=0, description="how far from its centre a network launches; assumption")
+    range_km: float = Field(60.0, gt=0, description="farthest a network will move its launches from its centre (seed 003: estuaries up to 60 km from the Strait)")
+    distance_scale_km: float = Field(15.0, gt=0, description="a beach this much further from a network's centre is e times less attractive, other things equal; assumption")
     camp_for_km_below: float = Field(35.0, description="networks centred north of this km draw on Loon-Plage, the others on Calais; assumption")
     initial_boats: int = Field(8, ge=0, description="boats (with engines) in stock at the start; assumption")
     van_boats: int = Field(8, ge=1, description="boats and engines a van brings from Germany; assumption")
@@ -78,12 +80,18 @@ class Networks(Section):
     people_per_boat_max: int = Field(100, ge=1, description="seed 003: 'often up to 100'")
     people_per_boat_min: int = Field(40, ge=1, description="a network does not launch a boat for fewer; assumption (loads of 40-100 are the norm, seeds 001, 003)")
     taxi_load_factor: float = Field(1.1, gt=0, description="taxi boats carry this much more than beach-launched dinghies; assumption")
-    taxi_preference: float = Field(0.45, ge=0, le=1, description="chance a network with a waterway in range runs a taxi boat rather than a beach launch; assumption tuned to 45 % taxi share (Prémar 2025)")
+    taxi_preference: float = Field(0.32, ge=0, le=1, description="chance a network with a waterway in range runs a taxi boat rather than a beach launch, before it has learned the risks of each; assumption tuned to a 45 % taxi share (Prémar 2025)")
     launch_wave_m: float = Field(0.45, gt=0, description="wave height at which half of networks still launch (Times analysis: rarely above 0.5 m)")
     launch_wave_spread_m: float = Field(0.05, gt=0, description="steepness of the launch decision around launch_wave_m; assumption")
     max_launch_wave_m: float = Field(1.0, gt=0, description="no launches above (Times analysis: none for days above 1 m)")
-    site_learning_rate: float = Field(0.15, ge=0, le=1, description="weight of the newest outcome in a network's estimate of a site's risk; assumption")
+    site_learning_rate: float = Field(0.15, ge=0, le=1, description="weight of the newest outcome in a network's estimate of a site's risk (and of a mode's); assumption")
+    hearsay_weight: float = Field(0.3, ge=0, le=1, description="weight of what a network hears of other networks' outcomes, relative to its own; assumption")
+    forgetting_per_day: float = Field(0.02, ge=0, le=1, description="daily pull of every risk estimate back towards the prior; assumption")
     site_risk_aversion: float = Field(3.0, ge=0, description="how strongly networks avoid sites they think risky; assumption")
+    mode_risk_aversion: float = Field(3.0, ge=0, description="how strongly the learned risk of beach launches against taxi boats shifts the choice of mode; assumption")
+    fuller_under_pressure: float = Field(1.0, ge=0, description="relative rise of the load per unit rise of a network's recent stop rate above the prior (seed 003: fewer, fuller boats to evade detection); strength an assumption")
+    surge_coordination: float = Field(0.5, ge=0, le=1, description="chance that networks sharing a camp launch together in a two-hour window on a calm night with full camps (seed 003: crossings surge on calm days); assumption")
+    surge_window_h: float = Field(2.0, gt=0, description="length of a coordinated launch window; assumption")
 
 
 class Operations(Section):
@@ -121,6 +129,7 @@ class Gendarmerie(Section):
     night_coast_share: float = Field(0.4, ge=0, le=1, description="share of personnel on coastal patrol at night; assumption")
     officers_per_unit: int = Field(6, ge=1, description="officers in one patrol unit with its buggy; assumption")
     reaction_min: float = Field(5.0, ge=0, description="minutes from a detection to a unit moving; assumption")
+    dispatch_share: float = Field(0.9, ge=0, le=1, description="share of detections that reach a patrol unit in time to act on; assumption")
     road_speed_kmh: float = Field(45.0, gt=0, description="speed along the coast roads; assumption")
     engaged_hours: float = Field(1.5, gt=0, description="a unit is busy this long after reaching a group; assumption")
     cover_muffles: float = Field(0.5, ge=0, le=1, description="share of a hiding place's cover that also hides a group from patrols on the ground; assumption")
@@ -145,7 +154,7 @@ class Surveillance(Section):
     drones: int = Field(12, ge=0, description="thermal drones on duty on a night, each flying drone_endurance_h out of every drone_endurance_h + drone_turnaround_h; assumption (76 airborne cameras allowed at once, 2023 French order)")
     drone_endurance_h: float = Field(1.5, gt=0, description="flight time per battery; assumption")
     drone_turnaround_h: float = Field(0.5, ge=0, description="time to land and change battery; assumption")
-    drone_sweep_km_per_h: float = Field(0.7, ge=0, description="km of coast one flying drone searches per hour; a group in the open is then seen with rate multiplied by open_exposure, a hidden one with the share of cover a thermal camera defeats; assumption")
+    drone_sweep_km_per_h: float = Field(0.8, ge=0, description="km of coast one flying drone searches per hour; a group in the open is then seen with rate multiplied by open_exposure, a hidden one with the share of cover a thermal camera defeats; assumption")
     drone_cover_penetration: float = Field(0.8, ge=0, le=1, description="thermal cameras see through tree cover (seed 002): share of cover they defeat; assumption")
     aircraft: int = Field(1, ge=0, description="aircraft with thermal cameras flying on a night (seed 003: 'in the air most days'); assumption")
     aircraft_hours: float = Field(4.0, ge=0, description="hours each aircraft flies a night; assumption")
@@ -165,15 +174,66 @@ class Maritime(Section):
     stop_order_success: float = Field(0.3, ge=0, le=1, description="chance an order to stop is obeyed (graduated measures, seed 004); assumption")
     immobilisation_success: float = Field(0.6, ge=0, le=1, description="chance nets on the propeller stop the boat (seed 004); assumption")
     rerouting_success: float = Field(0.3, ge=0, le=1, description="chance a boat is rerouted to shore (seed 004); assumption")
-    death_rate_loaded: float = Field(0.003, ge=0, le=1, description="chance each person aboard a loaded boat dies in an intervention (seed 001: 'drownings can easily happen'); assumption")
-    death_rate_empty: float = Field(0.0005, ge=0, le=1, description="same for the crew of an empty taxi boat; assumption")
+    risk_order_to_stop: float = Field(0.0003, ge=0, le=1, description="chance each person aboard dies when an order to stop is given, at the reference load, in calm water at the surf line (seed 001: 'drownings can easily happen'); assumption")
+    risk_immobilisation: float = Field(0.003, ge=0, le=1, description="same when nets are put on the propeller (seed 004); assumption")
+    risk_rerouting: float = Field(0.0015, ge=0, le=1, description="same when a boat is forced to change course (seeds 001, 004); assumption")
+    risk_reference_load: float = Field(62.0, gt=0, description="load at which the risks above hold (2025 average, channel-facts.md)")
+    risk_load_exponent: float = Field(1.5, ge=0, description="risk grows as (people aboard/reference)^exponent: 'if there are 80 people on an overcrowded boat ... extremely dangerous' (seed 001); exponent an assumption")
+    risk_wave_factor_per_m: float = Field(2.0, ge=0, description="risk multiplies by exp(factor * wave height); assumption")
+    risk_per_100m_out: float = Field(0.3, ge=0, description="relative rise of the risk per 100 m from the surf line; assumption")
+    injury_rate: float = Field(0.01, ge=0, le=1, description="chance each person aboard is injured in an intervention, at the reference load and calm sea; assumption")
+
+
+class Supply(Section):
+    """Warehouses in Germany and the vans that bring boats and engines (seed 003)."""
+
+    warehouse_boats: int = Field(30, ge=0, description="boats and engines in each network's warehouse at the start; assumption")
+    warehouse_capacity: int = Field(40, ge=0, description="most a warehouse holds; assumption")
+    restock_per_day: float = Field(0.55, ge=0, description="boats a day reaching each warehouse (via Bulgaria and Turkey, seed 003); assumption: about 1.4 times what a network used in 2025, so that supply does not bind without seizures")
+    van_intel_probability: float = Field(0.3, ge=0, le=1, description="chance the UK National Crime Agency learns of a van (seed 003); assumption")
+    intel_lead_hours_mean: float = Field(2.5, gt=0, description="mean warning the gendarmes get before a van arrives (exponential); assumption")
+    seizure_hours_needed: float = Field(1.5, ge=0, description="warning needed to stop a van and seize its cargo (seed 003); assumption")
+    raid_probability_per_week: float = Field(0.1, ge=0, le=1, description="chance a network's warehouse is raided in a week once facilitation is a crime in Germany (seed 003); assumption")
+    raid_seizure_share: float = Field(0.9, ge=0, le=1, description="share of a raided warehouse's stock seized; assumption")
+
+
+class StationIntel(Section):
+    """Intelligence from train stations on groups moving to the coast (seed 003)."""
+
+    share_by_train: float = Field(0.5, ge=0, le=1, description="share of groups that travel to the coast by train; assumption")
+    flag_probability: float = Field(0.5, ge=0, le=1, description="chance a group on a train is noticed; assumption")
+    site_accuracy: float = Field(0.6, ge=0, le=1, description="chance the warning names the right beach; assumption")
+    warning_hours: float = Field(1.5, ge=0, description="how long before the group reaches its hiding place the warning comes; assumption")
+
+
+class Liaison(Section):
+    """UK liaison officers in French command centres (seed 002)."""
+
+    reaction_factor: float = Field(0.6, gt=0, le=1, description="dispatch reaction time is multiplied by this (information shared at once, seed 002); assumption")
+    approach_factor: float = Field(0.85, gt=0, le=1, description="travel time of a dispatched unit is multiplied by this (better-directed resources, seed 002); assumption")
+    dispatch_share: float = Field(1.0, ge=0, le=1, description="share of detections acted on with liaison officers in the command centres, replacing gendarmerie.dispatch_share (seed 002); assumption")
+
+
+class Returns(Section):
+    """Returns to France under "one in, one out" (seed 004)."""
+
+    per_day: float = Field(1.7, ge=0, description="people returned a day: 153 returned from September to late November 2025, about 90 days (seed 004)")
+    retry_probability: float = Field(0.5, ge=0, le=1, description="chance a returned person goes back to the camps to try again (seed 004: one man returned on a small boat within weeks); assumption")
+    deterrence: float = Field(0.0, ge=0, description="relative fall in arrivals at the camps per unit of the share of arrivals in the UK returned; 0 = no deterrent effect. An explicit assumption: the documents give no evidence of one (seed 004)")
 
 
 class Policy(Section):
-    """The policy toggles."""
+    """The policy toggles (each can change on a date: see ``schedule``)."""
 
     shallow_water_interception: InterceptionMode = Field("none", description="none: the 2025 posture (seed 004); before_pickup: the French doctrine (seed 004); up_to_300m: the UK demand (seed 004)")
     barrages: list[str] = Field(default_factory=list, description="waterways closed to taxi boats by barrages or floating dams (seed 003; facts: Canche and Authie 2023)")
+
+    van_intelligence: bool = Field(False, description="intelligence on vans from Germany leads to seizures (seed 003); parameters in supply")
+    warehouse_raids: bool = Field(False, description="warehouses in Germany are raided once facilitation is a crime there (seed 003); parameters in supply")
+    train_station_intel: bool = Field(False, description="groups moving to the coast are reported from train stations and patrols pre-positioned (seed 003)")
+    uk_liaison: bool = Field(False, description="UK officers in French command centres: faster, better-directed dispatch (seed 002)")
+    returns: bool = Field(False, description="returns to France under one in, one out (seed 004); parameters in returns")
+    union_refusal: bool = Field(False, description="the doctrine exists but no officer intervenes at sea (seed 001)")
 
     @field_validator("barrages")
     @classmethod
@@ -184,6 +244,31 @@ class Policy(Section):
                 raise ValueError(f"unknown waterway {name!r}, expected one of {', '.join(WATERWAYS)}"
                                  + (f" (did you mean {hint[0]!r}?)" if hint else ""))
         return value
+
+
+class PolicyPatch(Policy):
+    """Policy keys to change on a date; keys not given keep their value."""
+
+    shallow_water_interception: InterceptionMode | None = None
+    barrages: list[str] | None = None
+    van_intelligence: bool | None = None
+    warehouse_raids: bool | None = None
+    train_station_intel: bool | None = None
+    uk_liaison: bool | None = None
+    returns: bool | None = None
+    union_refusal: bool | None = None
+
+    @field_validator("barrages")
+    @classmethod
+    def _known_waterways(cls, value):
+        return value if value is None else Policy._known_waterways(value)
+
+
+class PolicyChange(Section):
+    """A change of policy that takes effect at noon on ``date``."""
+
+    date: dt.date = Field(strict=False, description="first day (YYYY-MM-DD) under the new policy")
+    policy: PolicyPatch
 
 
 class Scenario(Section):
@@ -201,7 +286,12 @@ class Scenario(Section):
     gendarmerie: Gendarmerie = Gendarmerie()
     surveillance: Surveillance = Surveillance()
     maritime: Maritime = Maritime()
+    supply: Supply = Supply()
+    station_intel: StationIntel = StationIntel()
+    liaison: Liaison = Liaison()
+    returns: Returns = Returns()
     policy: Policy = Policy()
+    schedule: list[PolicyChange] = Field(default_factory=list, description="dated policy changes, e.g. the doctrine from 25 November 2025 (seed 004)")
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved scenario as plain YAML-friendly data."""
@@ -305,14 +395,25 @@ def _describe(exc: ValidationError) -> str:
     return f"{key}: {msg[0].lower() + msg[1:]}{shown}{more}"
 
 
+def _model_of(annotation: Any):
+    """The pydantic model inside an annotation (``X``, ``list[X]``, ``X | None``), or None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
 def _valid_keys(loc: list) -> list[str]:
     model: Any = Scenario
     for part in loc:
         if isinstance(part, int):
             continue
         field = model.model_fields.get(part)
-        if field is None or not isinstance(field.annotation, type) or not issubclass(field.annotation, BaseModel):
+        model = _model_of(field.annotation) if field is not None else None
+        if model is None:
             return []
-        model = field.annotation
     keys = list(model.model_fields)
     return keys + (["extends"] if model is Scenario else [])

@@ -70,26 +70,33 @@ class Surveillance:
 
     def __init__(self, model, coast: Coast, sectors: Sectors, units_per_sector: np.ndarray):
         p = model.params.surveillance
-        g = model.params.gendarmerie
         self.params = p
-        self.drones = [
-            Drone(model, model.grid[(coast.col_of(sectors.centre_km(s)), coast.shore_row)], s)
-            for s in sectors.allocate(p.drones)
-        ]
+        self.model = model
+        self.coast = coast
+        self.drones = [Drone(model, model.grid[(0, coast.shore_row)], 0) for _ in range(p.drones)]
         self.aircraft = [Aircraft(model) for _ in range(p.aircraft)]
-        site_km = np.array([s.km for s in coast.sites])
-        site_sector = sectors.of(site_km)
         self.cover = np.array([s.hide_cover for s in coast.sites])
+        self._muffle = model.params.gendarmerie.cover_muffles
+        self._air_rate_per_flying_hour = len(self.aircraft) * p.aircraft_sweep_km_per_h / coast.length_km
+        self.hidden_per_h = np.zeros(len(coast.sites))
+        self.open_per_h = np.zeros(len(coast.sites))
+        self.deploy(sectors, units_per_sector)
+
+    def deploy(self, sectors: Sectors, units_per_sector: np.ndarray) -> None:
+        """Assign drones to sectors in proportion to the weights; patrol units as posted."""
+        p = self.params
+        g = self.model.params.gendarmerie
+        coast = self.coast
+        for drone, s in zip(self.drones, sectors.allocate(len(self.drones))):
+            drone.sector = s
+            drone.cell = self.model.grid[(coast.col_of(sectors.centre_km(s)), coast.shore_row)]
+        site_sector = sectors.of(np.array([s.km for s in coast.sites]))
         drones_per_sector = np.bincount([d.sector for d in self.drones], minlength=sectors.n)
         duty = p.drone_endurance_h / (p.drone_endurance_h + p.drone_turnaround_h)
         # Chance per hour that a flying drone's sweep passes over a given point.
         self._drone_rate = (drones_per_sector * duty * p.drone_sweep_km_per_h / sectors.length_km)[site_sector]
         # Patrol units in a sector hear or see groups: rate per unit per 10 km.
         self._patrol_rate = (units_per_sector * g.audible_detection_per_unit_hour * 10.0 / sectors.length_km)[site_sector]
-        self._muffle = g.cover_muffles
-        self._air_rate_per_flying_hour = len(self.aircraft) * p.aircraft_sweep_km_per_h / coast.length_km
-        self.hidden_per_h = np.zeros(len(coast.sites))
-        self.open_per_h = np.zeros(len(coast.sites))
 
     def start_night(self, night_hours: float) -> None:
         """Put the assets up and compute this night's hazards at every site."""
