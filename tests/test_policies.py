@@ -59,3 +59,47 @@ def test_doubling_drones_raises_people_prevented(replicates):
 def test_barrages_move_taxi_boats_off_the_estuaries(replicates):
     mean, se = paired(replicates, "estuary_barrages", "taxi_boats_attempted")
     assert mean < -2 * se, (mean, se)
+
+
+def test_van_intelligence_seizes_boats_and_cuts_launches(replicates):
+    assert values(replicates("van_intelligence"), "boats_seized_from_vans").min() > 0
+    mean, se = paired(replicates, "van_intelligence", "boats_attempted")
+    assert mean < -2 * se, (mean, se)
+
+
+def test_warehouse_raids_cut_launches(replicates):
+    assert values(replicates("warehouse_raids"), "boats_seized_in_raids").min() > 0
+    mean, se = paired(replicates, "warehouse_raids", "boats_attempted")
+    assert mean < -2 * se, (mean, se)
+
+
+def test_train_station_intelligence_raises_people_prevented(replicates):
+    mean, se = paired(replicates, "train_station_intel", "people_prevented")
+    assert mean > 2 * se, (mean, se)
+
+
+def test_uk_liaison_raises_people_prevented(replicates):
+    mean, se = paired(replicates, "uk_liaison", "people_prevented")
+    assert mean > 2 * se, (mean, se)
+
+
+def test_returns_lower_net_arrivals(replicates):
+    ret, base = replicates("returns"), replicates("baseline")
+    assert values(ret, "people_returned").min() > 0 and values(base, "people_returned").max() == 0
+    net = values(ret, "people_crossed") - values(ret, "people_returned")
+    diff = net - values(base, "people_crossed")
+    assert diff.mean() < -2 * diff.std(ddof=1) / np.sqrt(len(diff))
+
+
+def test_union_refusal_leaves_the_doctrine_without_effect(replicates):
+    refusal = replicates("union_refusal")
+    assert values(refusal, "sea_interventions").sum() == 0
+    diff = values(refusal, "taxi_boat_success_rate") - values(replicates("shallow_water_before_pickup"), "taxi_boat_success_rate")
+    assert diff.mean() > 2 * diff.std(ddof=1) / np.sqrt(len(diff))
+
+
+def test_combined_package_lowers_launch_success_most(replicates):
+    combined = values(replicates("combined_package"), "launch_success_rate")
+    for single in ("shallow_water_before_pickup", "drones_doubled", "train_station_intel", "uk_liaison"):
+        diff = combined - values(replicates(single), "launch_success_rate")
+        assert diff.mean() < -2 * diff.std(ddof=1) / np.sqrt(len(diff)), single
