@@ -94,6 +94,13 @@ class SmugglingNetwork(Agent):
             w = min(open_ways, key=lambda w: abs(w.km - s.km))
             if abs(w.km - s.km) <= max_run:
                 self.taxi_options.append((s, w))
+        # Arrays for the nightly choice, computed once per set of options.
+        self._choice = {
+            BoatKind.BEACH: (np.array([s.index for s in self.beach_sites], dtype=int),
+                             np.array([abs(s.km - self.home_km) for s in self.beach_sites])),
+            BoatKind.TAXI: (np.array([s.index for s, _ in self.taxi_options], dtype=int),
+                            np.array([abs(s.km - self.home_km) for s, _ in self.taxi_options])),
+        }
 
     # -- each day ---------------------------------------------------------------------
     def daily(self) -> None:
@@ -211,21 +218,21 @@ class SmugglingNetwork(Agent):
             return BoatKind.TAXI
         return BoatKind.BEACH if self.beach_sites else None
 
-    def _pick(self, rng, sites: list[Site]) -> int:
-        idx = [s.index for s in sites]
-        km = np.array([s.km for s in sites])
-        score = -self.params.site_risk_aversion * self.site_risk[idx] - np.abs(km - self.home_km) / self.params.distance_scale_km
+    def _pick(self, rng, kind: BoatKind) -> int:
+        """Index into the options of ``kind``: risky and distant beaches are less likely."""
+        idx, distance = self._choice[kind]
+        score = -self.params.site_risk_aversion * self.site_risk[idx] - distance / self.params.distance_scale_km
         w = np.exp(score - score.max())
-        return int(rng.choice(len(sites), p=w / w.sum()))
+        return int(rng.choice(len(idx), p=w / w.sum()))
 
     def _commit(self, kind: BoatKind, people: int, dusk: float, dawn: float, window) -> None:
         rng = self.model.rng
         ops = self.model.params.operations
         if kind is BoatKind.TAXI:
-            site, waterway = self.taxi_options[self._pick(rng, [s for s, _ in self.taxi_options])]
+            site, waterway = self.taxi_options[self._pick(rng, BoatKind.TAXI)]
             run_h = (waterway.inland_km + abs(site.km - waterway.km)) / ops.taxi_speed_kmh
         else:
-            site, waterway = self.beach_sites[self._pick(rng, self.beach_sites)], None
+            site, waterway = self.beach_sites[self._pick(rng, BoatKind.BEACH)], None
             run_h = 0.0
         plan = plan_night(rng, ops, dusk, dawn, run_h, kind, window)
         group = MigrantGroup(self.model, self.camp, people)
