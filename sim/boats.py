@@ -10,7 +10,8 @@ Two kinds (seeds 000, 003, 004):
 
 The night is simulated with scheduled events at minute resolution (model time
 is in days; the step of day *d* runs at noon, so a night lies inside
-``(d, d + 1)``). Detection on land hands the group to the nearest free patrol;
+``(d, d + 1)``). Detection on land, or a warning from train-station
+intelligence, sends one patrol unit (see ``sim.patrols``);
 a patrol that arrives while the group is still on land prevents the launch,
 unless the people hold it off with missiles until they are away (seed 003).
 Once in the water, a boat can only be stopped by a maritime unit, when policy

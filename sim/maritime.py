@@ -140,14 +140,15 @@ class MaritimeCommand:
         scale = ((max(aboard, 1) / m.risk_reference_load) ** m.risk_load_exponent
                  * np.exp(m.risk_wave_factor_per_m * wave) * (1.0 + m.risk_per_100m_out * metres_out / 100.0))
         stopped, measure = False, "none_effective"
-        survivors, deaths, injuries = aboard, 0, 0
+        unhurt, deaths, injuries = aboard, 0, 0  # each person dies or is hurt at most once
         for name, success, risk in (("order_to_stop", m.stop_order_success, m.risk_order_to_stop),
                                     ("immobilisation", m.immobilisation_success, m.risk_immobilisation),
                                     ("rerouting", m.rerouting_success, m.risk_rerouting)):
-            died = int(rng.binomial(survivors, min(1.0, risk * scale))) if survivors else 0
-            survivors -= died
+            died = int(rng.binomial(unhurt, min(1.0, risk * scale))) if unhurt else 0
+            hurt = int(rng.binomial(unhurt - died, min(1.0, m.injury_rate * scale))) if unhurt > died else 0
+            unhurt -= died + hurt
             deaths += died
-            injuries += int(rng.binomial(survivors, min(1.0, m.injury_rate * scale))) if survivors else 0
+            injuries += hurt
             if rng.random() < success:
                 stopped, measure = True, name
                 break

@@ -93,7 +93,7 @@ class ChannelModel(Model):
             "boats_in_stock": lambda m: sum(net.boats for net in m.networks),
             "boats_committed": lambda m: m._committed_today,
             "people_returned": lambda m: m._returned_today,
-            "interception": lambda m: m.policy.shallow_water_interception,
+            "interception": lambda m: "none (union refusal)" if m.policy.union_refusal else m.policy.shallow_water_interception,
         })
 
     # -- one day ----------------------------------------------------------------------
@@ -193,7 +193,13 @@ class ChannelModel(Model):
                 net.learn(boat.site.index, boat.kind, outcome, weight)
 
     def redeploy(self, sector_weights: list[float]) -> None:
-        """Move patrol units and drones to a new split over the sectors (e.g. to police one stretch harder)."""
+        """Move patrol units and drones to a new split over the sectors (e.g. to police one stretch harder).
+
+        Raises:
+            ValueError: no weights, a negative weight, or weights that sum to zero.
+        """
+        if not sector_weights or min(sector_weights) < 0 or sum(sector_weights) <= 0:
+            raise ValueError(f"sector weights must be >= 0 with a positive sum, got {sector_weights}")
         self.sectors = Sectors(len(sector_weights), self.coast.length_km, tuple(sector_weights))
         self.gendarmerie.post(self.sectors)
         self.surveillance.deploy(self.sectors, self.gendarmerie.units_per_sector)

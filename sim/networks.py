@@ -135,7 +135,7 @@ class SmugglingNetwork(Agent):
         s = self.model.params.supply
         rng = self.model.rng
         self._van_seized = bool(self.model.policy.van_intelligence and rng.random() < s.van_intel_probability
-                                and rng.exponential(s.intel_lead_hours_mean) >= s.seizure_hours_needed)
+                                and min(rng.exponential(s.intel_lead_hours_mean), p.van_hours) >= s.seizure_hours_needed)
         self.model.schedule_event(self._on_van_arrives, at=self.van_due)
         self.state = NetworkState.WAITING_FOR_VAN
 

@@ -1,4 +1,4 @@
-"""The outcome vocabulary, one meaning everywhere (see ``DESIGN.md``).
+"""The outcome vocabulary, one meaning everywhere (see ``docs/ODD.md``).
 
 A boat *attempt* starts when a network commits a boat to a launch and ends in
 exactly one :class:`Outcome`. People are counted the same way: each person in

@@ -2,7 +2,9 @@
 
 The personnel budget (1,200 a day, seed 003) is turned into patrol units of a
 few officers with a buggy. Units wait at their posts on the coast road. When a
-group is detected, the nearest free unit is sent: along the road, then by
+group is detected, the detection reaches a unit with chance ``dispatch_share``
+(higher with UK liaison officers in the command centres, seed 002), and the
+free unit that can arrive soonest is sent (one per boat attempt): along the road, then by
 buggy to the dune edge, then on foot for the last stretch (seed 002); the
 minutes for that last part come from the coast's going-speed layers
 (``Site.road_to_hide_min``, ``Site.road_to_water_min``). A unit that reaches a

@@ -90,7 +90,7 @@ class Networks(Section):
     site_risk_aversion: float = Field(6.0, ge=0, description="how strongly networks avoid sites they think risky; assumption")
     mode_risk_aversion: float = Field(3.0, ge=0, description="how strongly the learned risk of beach launches against taxi boats shifts the choice of mode; assumption")
     fuller_under_pressure: float = Field(1.0, ge=0, description="relative rise of the load per unit rise of a network's recent stop rate above the prior (seed 003: fewer, fuller boats to evade detection); strength an assumption")
-    surge_coordination: float = Field(0.5, ge=0, le=1, description="chance that networks sharing a camp launch together in a two-hour window on a calm night with full camps (seed 003: crossings surge on calm days); assumption")
+    surge_coordination: float = Field(0.5, ge=0, le=1, description="chance that networks sharing a camp launch together within surge_window_h on a calm night with full camps (seed 003: crossings surge on calm days); assumption")
     surge_window_h: float = Field(2.0, gt=0, description="length of a coordinated launch window; assumption")
 
 
@@ -181,7 +181,7 @@ class Maritime(Section):
     risk_load_exponent: float = Field(1.5, ge=0, description="risk grows as (people aboard/reference)^exponent: 'if there are 80 people on an overcrowded boat ... extremely dangerous' (seed 001); exponent an assumption")
     risk_wave_factor_per_m: float = Field(2.0, ge=0, description="risk multiplies by exp(factor * wave height); assumption")
     risk_per_100m_out: float = Field(0.3, ge=0, description="relative rise of the risk per 100 m from the surf line; assumption")
-    injury_rate: float = Field(0.01, ge=0, le=1, description="chance each person aboard is injured in an intervention, at the reference load and calm sea; assumption")
+    injury_rate: float = Field(0.01, ge=0, le=1, description="chance each unhurt person aboard is injured at each measure tried, at the reference load and calm sea; assumption")
 
 
 class Supply(Section):
@@ -189,9 +189,9 @@ class Supply(Section):
 
     warehouse_boats: int = Field(30, ge=0, description="boats and engines in each network's warehouse at the start; assumption")
     warehouse_capacity: int = Field(40, ge=0, description="most a warehouse holds; assumption")
-    restock_per_day: float = Field(0.55, ge=0, description="boats a day reaching each warehouse (via Bulgaria and Turkey, seed 003); assumption: about 1.4 times what a network used in 2025, so that supply does not bind without seizures")
+    restock_per_day: float = Field(0.55, ge=0, description="boats a day reaching each warehouse (via Bulgaria and Turkey, seed 003); assumption: about 1.4 times what the average network uses, so the busiest networks near Dunkirk run short on some days even without seizures")
     van_intel_probability: float = Field(0.3, ge=0, le=1, description="chance the UK National Crime Agency learns of a van (seed 003); assumption")
-    intel_lead_hours_mean: float = Field(2.5, gt=0, description="mean warning the gendarmes get before a van arrives (exponential); assumption")
+    intel_lead_hours_mean: float = Field(2.5, gt=0, description="mean warning the gendarmes get before a van arrives (exponential, at most the drive itself); assumption")
     seizure_hours_needed: float = Field(1.5, ge=0, description="warning needed to stop a van and seize its cargo (seed 003); assumption")
     raid_probability_per_week: float = Field(0.1, ge=0, le=1, description="chance a network's warehouse is raided in a week once facilitation is a crime in Germany (seed 003); assumption")
     raid_seizure_share: float = Field(0.9, ge=0, le=1, description="share of a raided warehouse's stock seized; assumption")
