@@ -91,6 +91,21 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="write the policy comparison report of a batch folder")
     report.add_argument("folder", type=Path, help="a folder written by channel-sim batch")
     report.add_argument("--baseline", default="baseline", help="scenario the others are compared with (default: baseline)")
+    report.add_argument("--targets", type=Path, help="reported rates to compare the baseline with "
+                        "(default: scenarios/targets.yaml when it exists)")
+
+    validate = sub.add_parser("validate", help="compare a scenario's replications with the reported rates")
+    validate.add_argument("scenario", type=Path, nargs="?", default=Path("scenarios/baseline.yaml"),
+                          help="scenario YAML file (default: scenarios/baseline.yaml)")
+    validate.add_argument("--replications", "-n", type=_positive, default=20, help="replications (default 20)")
+    validate.add_argument("--days", type=_positive, help="days per run (default: the scenario's)")
+    validate.add_argument("--targets", type=Path, help="targets file (default: targets.yaml beside the scenario)")
+    validate.add_argument("--seed", type=_seed, default=0, help="entropy of the seed sequence (default 0)")
+    vwhere = validate.add_mutually_exclusive_group()
+    vwhere.add_argument("--workers", "-j", type=_positive, help="local worker processes (default: all cores)")
+    vwhere.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address")
+    validate.add_argument("--out", type=Path, help="results folder (default: results/validate-<scenario>)")
+    validate.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
@@ -183,13 +198,50 @@ def cmd_report(args) -> int:
     """``channel-sim report``."""
     from sim.report import write_report
 
-    written = write_report(args.folder, baseline=args.baseline)
+    targets = getattr(args, "targets", None)
+    if targets is None and Path("scenarios/targets.yaml").is_file():
+        targets = Path("scenarios/targets.yaml")
+    written = write_report(args.folder, baseline=args.baseline, targets=targets)
     if not getattr(args, "quiet", False):
         print(f"report: {written['html']} (and {written['md'].name}, figures in {written['md'].parent / 'figures'})")
     return 0
 
 
-COMMANDS = {"run": cmd_run, "check": cmd_check, "batch": cmd_batch, "report": cmd_report}
+def cmd_validate(args) -> int:
+    """``channel-sim validate``: exit 1 when a target fails."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sim.experiment import default_workers, plan_batch, run_batch
+    from sim.store import load_results
+    from sim.validation import compare, fig_validation, load_targets, markdown_table
+
+    scenario = load_scenario(args.scenario)
+    targets = load_targets(args.targets or args.scenario.parent / "targets.yaml")
+    out = args.out or Path("results") / f"validate-{scenario.name}"
+    plan = plan_batch([scenario], args.replications, args.days, None, args.seed)
+    scheduler = args.scheduler or (None if args.workers else os.environ.get("DASK_SCHEDULER_ADDRESS"))
+    run_batch(out, plan, workers=args.workers or default_workers(), scheduler=scheduler,
+              progress=not args.quiet, sources={scenario.name: str(args.scenario)})
+    summaries = load_results(out)["summaries"]
+    summaries = summaries[summaries["run"].isin({r.key for r in plan.runs})]
+    table = compare(summaries, targets)
+    table.to_csv(out / "validation.csv", index=False)
+    md = markdown_table(table)
+    (out / "validation.md").write_text(f"# Validation of {scenario.name}\n\n{len(summaries)} replications of "
+                                       f"{int(summaries['days'].max())} days.\n\n{md}\n\n![validation](validation.png)\n")
+    fig = fig_validation(table, f"{scenario.name}: simulated mean (95 % CI) against the reported band")
+    fig.savefig(out / "validation.png", dpi=110)
+    plt.close(fig)
+    print(md)
+    failed = int((~table["passed"]).sum())
+    print(f"{len(table) - failed} of {len(table)} targets passed ({out / 'validation.md'})")
+    return 1 if failed else 0
+
+
+COMMANDS = {"run": cmd_run, "check": cmd_check, "batch": cmd_batch, "report": cmd_report, "validate": cmd_validate}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -289,8 +289,11 @@ def _diff_rows(diffs: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def write_report(folder: str | Path, baseline: str = "baseline") -> dict[str, Path]:
+def write_report(folder: str | Path, baseline: str = "baseline", targets: str | Path | None = None) -> dict[str, Path]:
     """Write ``report.md``, ``figures/*.png`` and ``report.html`` into a batch folder.
+
+    With ``targets`` (a targets file, see ``sim.validation``), the baseline's
+    replications are also compared with the reported rates.
 
     Returns:
         Paths of what was written (``md``, ``html``, and one per figure).
@@ -327,6 +330,14 @@ def write_report(folder: str | Path, baseline: str = "baseline") -> dict[str, Pa
         "daily": ("Through the year", fig_daily(daily, summaries)),
         "tradeoff": ("Attempts prevented against lives at risk", fig_tradeoff(table)),
     }
+    validation_md = None
+    if targets is not None and baseline in set(raw["scenario"]):
+        from sim.validation import compare, fig_validation, load_targets, markdown_table
+
+        vtable = compare(raw[raw["scenario"] == baseline], load_targets(targets))
+        validation_md = markdown_table(vtable)
+        figures["validation"] = (f"Validation of {baseline} against the reported rates",
+                                 fig_validation(vtable, f"{baseline}: simulated mean (95 % CI) against the reported band"))
     written: dict[str, Path] = {}
     pngs: dict[str, bytes] = {}
     for name, (_, fig) in figures.items():
@@ -354,6 +365,8 @@ def write_report(folder: str | Path, baseline: str = "baseline") -> dict[str, Pa
         sections.append(("Paired differences", f"No scenario named {baseline!r} in this batch: no differences.", None))
     reported_rows = [[k.replace("_", " "), src] for k, (_, src) in REPORTED.items()]
     sections.append(("Reported rates", _md_table(["quantity", "reported"], reported_rows), "reported"))
+    if validation_md is not None:
+        sections.append((figures["validation"][0], validation_md, "validation"))
     for name in ("map", "daily", "tradeoff"):
         sections.append((figures[name][0], "", name))
 

@@ -100,9 +100,10 @@ def test_bad_arguments_exit_2(tmp_path):
 
 
 def test_check_accepts_the_shipped_scenarios():
-    result = cli("check", *sorted(SCENARIOS.glob("*.yaml")))
+    files = [p for p in sorted(SCENARIOS.glob("*.yaml")) if p.name != "targets.yaml"]
+    result = cli("check", *files)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.count(": ok") == len(list(SCENARIOS.glob("*.yaml")))
+    assert result.stdout.count(": ok") == len(files)
 
 
 def test_readme_commands_run(tmp_path):

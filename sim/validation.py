@@ -1,0 +1,165 @@
+"""Validation: the reported rates a scenario is held to, and how a batch compares.
+
+Targets live in a YAML file (``scenarios/targets.yaml``): each has a reported
+value, an acceptance band for the mean over replications, a summary key or a
+formula over summary keys, and its source. A target passes when the mean of
+the simulated values lies inside its band; the 95 % interval of that mean is
+shown beside it.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sim.outcomes import SUMMARY_KEYS
+from sim.scenario import ScenarioError
+
+
+class Target(BaseModel):
+    """One reported rate."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str = ""
+    reported: float
+    band: tuple[float, float]
+    key: str | None = None
+    formula: str | None = None
+    annual: bool = False
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_definition(self) -> Target:
+        if (self.key is None) == (self.formula is None):
+            raise ValueError("give exactly one of key or formula")
+        if self.band[0] > self.band[1]:
+            raise ValueError(f"band {list(self.band)}: low end above high end")
+        expr = self.formula if self.formula is not None else self.key
+        for name in _names(expr):
+            if name not in SUMMARY_KEYS:
+                raise ValueError(f"{name!r} is not a summary key")
+        return self
+
+
+class Targets(BaseModel):
+    """The file of targets."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    targets: list[Target] = Field(min_length=1)
+
+
+def _names(expr: str) -> list[str]:
+    try:
+        tree = ast.parse(expr, mode="eval")
+    except SyntaxError:
+        raise ValueError(f"{expr!r} is not a formula of + - * / over summary keys") from None
+    return [n.id for n in ast.walk(tree) if isinstance(n, ast.Name)]
+
+
+_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+
+
+def evaluate(expr: str, values: dict):
+    """Evaluate a formula of + - * / over summary keys (columns or scalars)."""
+    def ev(node):
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            return _OPS[type(node.op)](ev(node.left), ev(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -ev(node.operand)
+        if isinstance(node, ast.Name):
+            return values[node.id]
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return node.value
+        raise ValueError(f"{expr!r}: only + - * / over summary keys and numbers are allowed")
+    return ev(ast.parse(expr, mode="eval"))
+
+
+def load_targets(path: str | Path) -> list[Target]:
+    """Read and check a targets file.
+
+    Raises:
+        ScenarioError: one line naming the file, the entry and the problem.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(f"{path}: file not found; expected a targets YAML file")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{path}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    try:
+        return Targets.model_validate(data).targets
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        raise ScenarioError(f"{path}: {where}: {msg}") from None
+
+
+def simulated(summaries: pd.DataFrame, target: Target) -> pd.Series:
+    """The target's quantity in each run."""
+    expr = target.formula if target.formula is not None else target.key
+    values = evaluate(expr, {k: summaries[k].astype(float) for k in _names(expr)})
+    values = pd.Series(values, index=summaries.index, dtype=float)
+    if target.annual:
+        values = values * 365.0 / summaries["days"].astype(float)
+    return values
+
+
+def compare(summaries: pd.DataFrame, targets: list[Target]) -> pd.DataFrame:
+    """One row per target: reported value and band, simulated mean and 95 % interval, pass or fail."""
+    from sim.report import mean_ci
+
+    rows = []
+    for t in targets:
+        m, lo, hi = mean_ci(simulated(summaries, t).to_numpy())
+        rows.append({"target": t.name, "reported": t.reported, "band_low": t.band[0], "band_high": t.band[1],
+                     "mean": m, "ci_low": lo, "ci_high": hi, "n": len(summaries),
+                     "passed": bool(t.band[0] <= m <= t.band[1]), "source": t.source})
+    return pd.DataFrame(rows)
+
+
+def fig_validation(table: pd.DataFrame, title: str = ""):
+    """Simulated means with 95 % intervals against the reported bands, one panel per target."""
+    import matplotlib.pyplot as plt
+
+    n = len(table)
+    fig, axes = plt.subplots(n, 1, figsize=(8, 0.9 * n + 0.8), constrained_layout=True)
+    axes = np.atleast_1d(axes)
+    for ax, (_, r) in zip(axes, table.iterrows()):
+        width = r["band_high"] - r["band_low"]
+        lo = min(r["band_low"], r["ci_low"] if np.isfinite(r["ci_low"]) else r["mean"]) - 0.3 * width
+        hi = max(r["band_high"], r["ci_high"] if np.isfinite(r["ci_high"]) else r["mean"]) + 0.3 * width
+        ax.axvspan(r["band_low"], r["band_high"], color="tab:green" if r["passed"] else "tab:red", alpha=0.15)
+        ax.axvline(r["reported"], color="k", ls="--", lw=1)
+        err = [[r["mean"] - r["ci_low"]], [r["ci_high"] - r["mean"]]] if np.isfinite(r["ci_low"]) else None
+        ax.errorbar([r["mean"]], [0], xerr=err, fmt="o", color="tab:blue", capsize=4)
+        ax.set_xlim(lo, hi)
+        ax.set_yticks([])
+        ax.set_ylabel(r["target"], rotation=0, ha="right", va="center", fontsize=8)
+        ax.tick_params(axis="x", labelsize=7)
+    axes[0].set_title(title or "simulated mean (95 % CI, blue) against the reported value (dashed) and band", fontsize=9)
+    return fig
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """The comparison as a Markdown table."""
+    def f(v):
+        return f"{v:,.3f}" if abs(v) < 10 else f"{v:,.1f}" if abs(v) < 1000 else f"{v:,.0f}"
+    lines = ["| target | reported | band | simulated mean [95 % CI] | result | source |", "|---|---|---|---|---|---|"]
+    for _, r in table.iterrows():
+        ci = f"[{f(r['ci_low'])}, {f(r['ci_high'])}]" if np.isfinite(r["ci_low"]) else ""
+        lines.append(f"| {r['target']} | {f(r['reported'])} | {f(r['band_low'])}-{f(r['band_high'])} | "
+                     f"{f(r['mean'])} {ci} | {'pass' if r['passed'] else 'FAIL'} | {r['source']} |")
+    return "\n".join(lines)
