@@ -106,6 +106,24 @@ def build_parser() -> argparse.ArgumentParser:
     vwhere.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address")
     validate.add_argument("--out", type=Path, help="results folder (default: results/validate-<scenario>)")
     validate.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    sens = sub.add_parser("sensitivity", help="Morris screening, then Sobol indices, of the uncertain parameters")
+    sens.add_argument("scenario", type=Path, nargs="?", default=Path("scenarios/baseline.yaml"),
+                      help="scenario YAML file (default: scenarios/baseline.yaml)")
+    sens.add_argument("--parameters", type=Path, help="uncertain parameters and ranges (default: the shipped list)")
+    sens.add_argument("--outcomes", help="comma-separated summary keys (default: people_crossed, people_prevented, "
+                      "taxi_boat_success_rate, launch_success_rate, mean_people_per_boat)")
+    sens.add_argument("--trajectories", type=_positive, default=10, help="Morris trajectories (default 10)")
+    sens.add_argument("--sobol-samples", type=int, default=64, help="Sobol base samples N, 0 to skip (default 64)")
+    sens.add_argument("--top", type=_positive, default=4, help="parameters carried to Sobol (default 4)")
+    sens.add_argument("--replications", "-n", type=_positive, default=1, help="seeds averaged per point (default 1)")
+    sens.add_argument("--days", type=_positive, help="days per run (default: the scenario's)")
+    sens.add_argument("--seed", type=_seed, default=0, help="seed of the designs and the runs (default 0)")
+    swhere = sens.add_mutually_exclusive_group()
+    swhere.add_argument("--workers", "-j", type=_positive, help="local worker processes (default: all cores)")
+    swhere.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address")
+    sens.add_argument("--out", type=Path, help="results folder (default: results/sensitivity-<scenario>)")
+    sens.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
@@ -241,7 +259,33 @@ def cmd_validate(args) -> int:
     return 1 if failed else 0
 
 
-COMMANDS = {"run": cmd_run, "check": cmd_check, "batch": cmd_batch, "report": cmd_report, "validate": cmd_validate}
+def cmd_sensitivity(args) -> int:
+    """``channel-sim sensitivity``."""
+    from sim.experiment import default_workers
+    from sim.sensitivity import DEFAULT_OUTCOMES, load_parameters, run_sensitivity
+
+    scenario = load_scenario(args.scenario)
+    params = load_parameters(args.parameters)
+    outcomes = [o.strip() for o in args.outcomes.split(",")] if args.outcomes else list(DEFAULT_OUTCOMES)
+    out = args.out or Path("results") / f"sensitivity-{scenario.name}"
+    scheduler = args.scheduler or (None if args.workers else os.environ.get("DASK_SCHEDULER_ADDRESS"))
+    res = run_sensitivity(out, scenario, params, outcomes=outcomes, trajectories=args.trajectories,
+                          sobol_samples=args.sobol_samples, top=args.top, replications=args.replications,
+                          days=args.days, seed=args.seed, workers=args.workers or default_workers(),
+                          scheduler=scheduler, progress=not args.quiet)
+    top = res.morris.groupby("parameter")["mu_star_scaled"].max().sort_values(ascending=False)
+    print("Morris screening, largest scaled mu* over the outcomes:")
+    for name, v in top.items():
+        print(f"  {name:48s} {v:8.3f}{'  -> Sobol' if name in res.influential and res.sobol is not None else ''}")
+    if res.sobol is not None:
+        print("Sobol total indices (ST):")
+        print(res.sobol.pivot(index="parameter", columns="outcome", values="ST").round(3).to_string())
+    print(f"tables and figures: {out}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "check": cmd_check, "batch": cmd_batch, "report": cmd_report, "validate": cmd_validate,
+            "sensitivity": cmd_sensitivity}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,248 @@
+"""Global sensitivity analysis: Morris screening, then Sobol indices (SALib).
+
+The uncertain parameters are those the ODD marks as assumptions, each with a
+range (``sim/data/uncertain.yaml``, or a file of the same form). Morris
+elementary effects screen all of them for the chosen outcomes; the most
+influential go on to a Sobol design (first-order and total indices). Every
+design point is a run (or several, averaged, with common seeds) on the batch
+machinery, so the analysis runs in parallel or on Dask and resumes where it
+stopped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sim.experiment import plan_points, run_batch
+from sim.scenario import Scenario, ScenarioError, from_dict
+from sim.store import load_results
+
+DEFAULT_OUTCOMES = ("people_crossed", "people_prevented", "taxi_boat_success_rate", "launch_success_rate",
+                    "mean_people_per_boat")
+
+
+class Uncertain(BaseModel):
+    """One uncertain parameter and its range."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str
+    low: float
+    high: float
+
+
+class UncertainFile(BaseModel):
+    """A file of uncertain parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    parameters: list[Uncertain] = Field(min_length=1)
+
+
+def default_parameters_file() -> Path:
+    """The shipped list of uncertain parameters."""
+    return Path(str(resources.files("sim") / "data" / "uncertain.yaml"))
+
+
+def load_parameters(path: str | Path | None = None) -> list[Uncertain]:
+    """Read and check a file of uncertain parameters against the scenario schema.
+
+    Raises:
+        ScenarioError: one line naming the file, the entry and the problem.
+    """
+    path = Path(path or default_parameters_file())
+    if not path.is_file():
+        raise ScenarioError(f"{path}: file not found; expected a YAML list of uncertain parameters")
+    try:
+        params = UncertainFile.model_validate(yaml.safe_load(path.read_text())).parameters
+    except (ValidationError, yaml.YAMLError) as exc:
+        raise ScenarioError(f"{path}: {str(exc).splitlines()[0]}") from None
+    defaults = Scenario().model_dump()
+    for i, p in enumerate(params):
+        node = defaults
+        for part in p.key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise ScenarioError(f"{path}: parameters.{i}.key: {p.key!r} is not a scenario key")
+            node = node[part]
+        if not isinstance(node, (int, float)) or isinstance(node, bool):
+            raise ScenarioError(f"{path}: parameters.{i}.key: {p.key!r} is not a number")
+        if not p.low < p.high:
+            raise ScenarioError(f"{path}: parameters.{i}: expected low < high, got {p.low} and {p.high}")
+    return params
+
+
+def _require_salib():
+    try:
+        import SALib  # noqa: F401
+    except ImportError:
+        raise ScenarioError("sensitivity analysis needs SALib: pip install 'channel-sim[sensitivity]'") from None
+
+
+def _problem(params: list[Uncertain]) -> dict:
+    return {"num_vars": len(params), "names": [p.key for p in params], "bounds": [[p.low, p.high] for p in params]}
+
+
+def _points(params: list[Uncertain], X: np.ndarray, scenario: Scenario) -> list[dict]:
+    """Design rows as parameter points; integer parameters are rounded."""
+    defaults = scenario.model_dump()
+
+    def is_int(key):
+        node = defaults
+        for part in key.split("."):
+            node = node[part]
+        return isinstance(node, int)
+
+    ints = [is_int(p.key) for p in params]
+    return [{p.key: (int(round(v)) if i else float(v)) for p, v, i in zip(params, row, ints)} for row in X]
+
+
+def _outputs(folder: Path, plan, outcomes: list[str]) -> np.ndarray:
+    """Outcome of each design point, averaged over its replications (rows in plan order)."""
+    s = load_results(folder)["summaries"].set_index("run")
+    keys = [r.key for r in plan.runs]
+    reps = max(r.replication for r in plan.runs) + 1
+    values = s.loc[keys, list(outcomes)].to_numpy(dtype=float)
+    return values.reshape(-1, reps, len(outcomes)).mean(axis=1)
+
+
+@dataclass
+class SensitivityResult:
+    """Tables and files of a sensitivity analysis."""
+
+    morris: pd.DataFrame
+    sobol: pd.DataFrame | None
+    influential: list[str]
+    files: dict
+
+
+def run_sensitivity(out: str | Path, scenario: Scenario, params: list[Uncertain], *, outcomes=DEFAULT_OUTCOMES,
+                    trajectories: int = 10, sobol_samples: int = 64, top: int = 4, replications: int = 1,
+                    days: int | None = None, seed: int = 0, workers: int = 1, scheduler: str | None = None,
+                    progress: bool = True) -> SensitivityResult:
+    """Morris screening of ``params``, then Sobol indices for the ``top`` most influential.
+
+    Writes ``morris.csv``, ``sobol.csv`` and ``morris.png``, ``sobol.png`` into ``out``;
+    the runs go to ``out/morris`` and ``out/sobol`` (resumable batch folders).
+    """
+    _require_salib()
+    from SALib.analyze import morris as morris_analyze
+    from SALib.analyze import sobol as sobol_analyze
+    from SALib.sample import morris as morris_sample
+    from SALib.sample import sobol as sobol_sample
+
+    out = Path(out)
+    outcomes = list(outcomes)
+    unknown = [o for o in outcomes if o not in scenario_summary_keys()]
+    if unknown:
+        raise ScenarioError(f"--outcomes: {', '.join(unknown)} not summary keys")
+    problem = _problem(params)
+    X = morris_sample.sample(problem, N=trajectories, num_levels=4, seed=seed)
+    plan = plan_points(scenario, _points(params, X, scenario), replications, days, seed, label="morris")
+    run_batch(out / "morris", plan, workers=workers, scheduler=scheduler, progress=progress)
+    Y = _outputs(out / "morris", plan, outcomes)
+    rows = []
+    for j, outcome in enumerate(outcomes):
+        res = morris_analyze.analyze(problem, X, Y[:, j], num_levels=4, seed=seed)
+        scale = np.std(Y[:, j]) or 1.0
+        for i, name in enumerate(problem["names"]):
+            rows.append({"outcome": outcome, "parameter": name, "mu_star": float(res["mu_star"][i]),
+                         "mu_star_conf": float(res["mu_star_conf"][i]), "sigma": float(res["sigma"][i]),
+                         "mu_star_scaled": float(res["mu_star"][i] / scale)})
+    morris = pd.DataFrame(rows)
+    ranking = morris.groupby("parameter")["mu_star_scaled"].max().sort_values(ascending=False)
+    influential = list(ranking.index[:top])
+    morris.to_csv(out / "morris.csv", index=False)
+    files = {"morris_csv": out / "morris.csv", "morris_png": _fig_morris(morris, out / "morris.png")}
+
+    sobol = None
+    if influential and sobol_samples > 0:
+        sub = [p for p in params if p.key in influential]
+        problem2 = _problem(sub)
+        X2 = sobol_sample.sample(problem2, sobol_samples, calc_second_order=False, seed=seed)
+        plan2 = plan_points(scenario, _points(sub, X2, scenario), replications, days, seed, label="sobol")
+        run_batch(out / "sobol", plan2, workers=workers, scheduler=scheduler, progress=progress)
+        Y2 = _outputs(out / "sobol", plan2, outcomes)
+        rows = []
+        for j, outcome in enumerate(outcomes):
+            res = sobol_analyze.analyze(problem2, Y2[:, j], calc_second_order=False, seed=seed)
+            for i, name in enumerate(problem2["names"]):
+                rows.append({"outcome": outcome, "parameter": name, "S1": float(res["S1"][i]),
+                             "S1_conf": float(res["S1_conf"][i]), "ST": float(res["ST"][i]),
+                             "ST_conf": float(res["ST_conf"][i])})
+        sobol = pd.DataFrame(rows)
+        sobol.to_csv(out / "sobol.csv", index=False)
+        files.update(sobol_csv=out / "sobol.csv", sobol_png=_fig_sobol(sobol, out / "sobol.png"))
+    return SensitivityResult(morris, sobol, influential, files)
+
+
+def scenario_summary_keys() -> tuple[str, ...]:
+    """Numeric summary keys an analysis can look at."""
+    from sim.outcomes import SUMMARY_KEYS
+
+    return tuple(k for k in SUMMARY_KEYS if k not in ("scenario", "seed", "days"))
+
+
+def _fig_morris(morris: pd.DataFrame, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    outcomes = list(dict.fromkeys(morris["outcome"]))
+    fig, axes = plt.subplots(1, len(outcomes), figsize=(4.2 * len(outcomes), 4), constrained_layout=True)
+    for ax, outcome in zip(np.atleast_1d(axes), outcomes):
+        m = morris[morris["outcome"] == outcome]
+        ax.scatter(m["mu_star"], m["sigma"], s=18)
+        for _, r in m.nlargest(4, "mu_star").iterrows():
+            ax.annotate(r["parameter"].split(".")[-1], (r["mu_star"], r["sigma"]), fontsize=7)
+        ax.set_xlabel("mu* (mean |elementary effect|)")
+        ax.set_ylabel("sigma")
+        ax.set_title(outcome, fontsize=9)
+        ax.grid(alpha=0.3)
+    fig.suptitle("Morris screening", fontsize=10)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _fig_sobol(sobol: pd.DataFrame, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    outcomes = list(dict.fromkeys(sobol["outcome"]))
+    fig, axes = plt.subplots(1, len(outcomes), figsize=(4.2 * len(outcomes), 4), constrained_layout=True, sharey=True)
+    for ax, outcome in zip(np.atleast_1d(axes), outcomes):
+        s = sobol[sobol["outcome"] == outcome]
+        y = np.arange(len(s))
+        ax.barh(y - 0.2, s["S1"], height=0.4, xerr=s["S1_conf"], label="first order S1")
+        ax.barh(y + 0.2, s["ST"], height=0.4, xerr=s["ST_conf"], label="total ST")
+        ax.set_yticks(y, [p.split(".")[-1] for p in s["parameter"]])
+        ax.set_title(outcome, fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    np.atleast_1d(axes)[0].legend(fontsize=7)
+    fig.suptitle("Sobol indices", fontsize=10)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def apply_point(scenario: Scenario, point: dict, name: str | None = None) -> Scenario:
+    """A copy of ``scenario`` with dotted keys set (validated)."""
+    from sim.experiment import _nested
+    from sim.scenario import deep_merge
+
+    data = scenario.model_dump()
+    for k, v in point.items():
+        data = deep_merge(data, _nested(k, v))
+    if name:
+        data["name"] = name
+    return from_dict(data, name or scenario.name)
