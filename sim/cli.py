@@ -124,6 +124,25 @@ def build_parser() -> argparse.ArgumentParser:
     swhere.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address")
     sens.add_argument("--out", type=Path, help="results folder (default: results/sensitivity-<scenario>)")
     sens.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    cal = sub.add_parser("calibrate", help="fit uncertain parameters to the reported rates (ABC-SMC, pyabc)")
+    cal.add_argument("scenario", type=Path, nargs="?", default=Path("scenarios/baseline.yaml"),
+                     help="scenario YAML file (default: scenarios/baseline.yaml)")
+    pick = cal.add_mutually_exclusive_group()
+    pick.add_argument("--parameters", type=Path, help="parameters to fit and their prior ranges "
+                      "(default: the shipped list, narrowed by --sensitivity)")
+    pick.add_argument("--sensitivity", type=Path, metavar="DIR",
+                      help="fit the --top parameters of a sensitivity folder's Morris screening")
+    cal.add_argument("--top", type=_positive, default=3, help="parameters taken from --sensitivity (default 3)")
+    cal.add_argument("--targets", type=Path, help="targets file (default: targets.yaml beside the scenario)")
+    cal.add_argument("--population", type=_positive, default=40, help="particles per generation (default 40)")
+    cal.add_argument("--generations", type=_positive, default=4, help="ABC-SMC generations (default 4)")
+    cal.add_argument("--days", type=_positive, help="days per run (default: the scenario's)")
+    cal.add_argument("--seed", type=_seed, default=0, help="seed (default 0)")
+    cwhere = cal.add_mutually_exclusive_group()
+    cwhere.add_argument("--workers", "-j", type=_positive, help="local worker processes (default: all cores)")
+    cwhere.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address")
+    cal.add_argument("--out", type=Path, help="results folder (default: results/calibrate-<scenario>)")
     return parser
 
 
@@ -284,8 +303,42 @@ def cmd_sensitivity(args) -> int:
     return 0
 
 
+def cmd_calibrate(args) -> int:
+    """``channel-sim calibrate``."""
+    from sim.calibration import run_calibration
+    from sim.experiment import default_workers
+    from sim.sensitivity import load_parameters
+    from sim.validation import load_targets
+
+    scenario = load_scenario(args.scenario)
+    targets_path = args.targets or args.scenario.parent / "targets.yaml"
+    targets = load_targets(targets_path)
+    params = load_parameters(args.parameters)
+    if args.sensitivity is not None:
+        morris = args.sensitivity / "morris.csv"
+        if not morris.is_file():
+            raise ScenarioError(f"{morris}: file not found; expected the folder of a channel-sim sensitivity run")
+        import pandas as pd
+
+        ranking = pd.read_csv(morris).groupby("parameter")["mu_star_scaled"].max().sort_values(ascending=False)
+        chosen = list(ranking.index[: args.top])
+        params = [p for p in params if p.key in chosen]
+    out = args.out or Path("results") / f"calibrate-{scenario.name}"
+    scheduler = args.scheduler or (None if args.workers else os.environ.get("DASK_SCHEDULER_ADDRESS"))
+    print(f"calibrating {', '.join(p.key for p in params)} of {scenario.name} to {len(targets)} targets: "
+          f"{args.generations} generations of {args.population} particles")
+    res = run_calibration(out, scenario, args.scenario, params, targets, targets_path,
+                          population=args.population, generations=args.generations, days=args.days,
+                          seed=args.seed, workers=args.workers or default_workers(), scheduler=scheduler)
+    for key, s in res.summary.items():
+        print(f"  {key:48s} median {s['median']:.4g}  90 % [{s['q05']:.4g}, {s['q95']:.4g}]  prior {s['prior']}")
+    print(f"posterior: {res.files['posterior_csv']}; calibrated scenario: {res.calibrated}")
+    print(f"check it with: channel-sim validate {res.calibrated}")
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "check": cmd_check, "batch": cmd_batch, "report": cmd_report, "validate": cmd_validate,
-            "sensitivity": cmd_sensitivity}
+            "sensitivity": cmd_sensitivity, "calibrate": cmd_calibrate}
 
 
 def main(argv: list[str] | None = None) -> int:

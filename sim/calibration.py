@@ -1,0 +1,203 @@
+"""Calibration: fit uncertain parameters to the reported rates with ABC-SMC (pyabc).
+
+Approximate Bayesian computation by sequential Monte Carlo is the standard
+likelihood-free method for stochastic simulators: particles (parameter
+values) are drawn from uniform priors over the parameters' ranges, the model is
+run once per particle, and particles are kept when the simulated targets are
+close enough to the reported ones, with a tolerance that shrinks from one
+generation to the next. The distance is Euclidean over the targets, each
+scaled by half the width of its acceptance band, so a particle at distance 1
+sits on the edge of a band on one target.
+
+The result is a weighted sample of the posterior (``posterior.csv``), its
+summary (``posterior.json``), a figure (``posterior.png``) and a scenario file
+(``calibrated.yaml``) that extends the original with the posterior medians,
+which ``channel-sim validate`` then checks. pyabc is an optional extra
+(``pip install 'channel-sim[calibrate]'``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from sim.scenario import Scenario, ScenarioError
+from sim.sensitivity import Uncertain, apply_point
+from sim.validation import Target
+
+
+def _require_pyabc():
+    try:
+        import pyabc  # noqa: F401
+    except ImportError:
+        raise ScenarioError("calibration needs pyabc: pip install 'channel-sim[calibrate]'") from None
+
+
+class _Simulator:
+    """Picklable model function for pyabc: parameters in, simulated targets out."""
+
+    def __init__(self, scenario: Scenario, params: list[Uncertain], targets: list[Target], days: int | None):
+        self.content = scenario.model_dump()
+        if days is not None:
+            self.content["days"] = days
+        self.keys = [p.key for p in params]
+        self.integer = [isinstance(_lookup(self.content, k), int) for k in self.keys]
+        self.targets = targets
+
+    def __call__(self, particle: dict) -> dict:
+        from sim.model import ChannelModel
+        from sim.validation import simulated
+
+        point = {k: (int(round(particle[f"p{i}"])) if is_int else float(particle[f"p{i}"]))
+                 for i, (k, is_int) in enumerate(zip(self.keys, self.integer))}
+        scenario = apply_point(Scenario.model_validate(self.content), point)
+        seed = int(np.random.randint(0, 2**31 - 1))  # pyabc seeds numpy in each worker
+        summary = ChannelModel(scenario, seed).run().summary()
+        row = pd.DataFrame([summary])
+        return {t.name: float(simulated(row, t).iloc[0]) for t in self.targets}
+
+
+def _lookup(content: dict, key: str):
+    node = content
+    for part in key.split("."):
+        node = node[part]
+    return node
+
+
+class _Distance:
+    """Euclidean distance over targets, each scaled by half its band's width."""
+
+    def __init__(self, targets: list[Target]):
+        self.scale = {t.name: max((t.band[1] - t.band[0]) / 2.0, 1e-12) for t in targets}
+
+    def __call__(self, x: dict, x0: dict) -> float:
+        return float(np.sqrt(sum(((x[k] - x0[k]) / s) ** 2 for k, s in self.scale.items())))
+
+
+@dataclass
+class CalibrationResult:
+    """What a calibration produced."""
+
+    posterior: pd.DataFrame      # one row per particle: parameters and weight
+    summary: dict                # per parameter: mean, median, q05, q95
+    calibrated: Path             # scenario file with the posterior medians
+    files: dict
+
+
+def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    order = np.argsort(values)
+    v, w = values[order], weights[order]
+    cum = np.cumsum(w) / w.sum()
+    return float(np.interp(q, cum, v))
+
+
+def run_calibration(out: str | Path, scenario: Scenario, scenario_path: str | Path, params: list[Uncertain],
+                    targets: list[Target], targets_path: str | Path, *, population: int = 40,
+                    generations: int = 4, days: int | None = None, seed: int = 0, workers: int = 1,
+                    scheduler: str | None = None) -> CalibrationResult:
+    """Fit ``params`` to ``targets`` by ABC-SMC and write the posterior and a calibrated scenario.
+
+    Args:
+        out: results folder (created).
+        scenario: the scenario to calibrate.
+        scenario_path: its file (the calibrated scenario extends it).
+        params: parameters to fit, with the ranges of their uniform priors.
+        targets: the reported rates.
+        targets_path: their file (copied beside the calibrated scenario).
+        population: particles per generation.
+        generations: ABC-SMC generations.
+        days: days per run (the scenario's when None).
+        seed: seed of numpy's global generator, which pyabc uses.
+        workers: local processes.
+        scheduler: Dask scheduler address (pyabc's Dask sampler).
+    """
+    _require_pyabc()
+    import pyabc
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    np.random.seed(seed)
+    prior = pyabc.Distribution(**{f"p{i}": pyabc.RV("uniform", p.low, p.high - p.low) for i, p in enumerate(params)})
+    if scheduler:
+        from distributed import Client
+
+        sampler = pyabc.sampler.DaskDistributedSampler(dask_client=Client(scheduler))
+    elif workers > 1:
+        sampler = pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers)
+    else:
+        sampler = pyabc.sampler.SingleCoreSampler()
+    abc = pyabc.ABCSMC(_Simulator(scenario, params, targets, days), prior, _Distance(targets),
+                       population_size=population, sampler=sampler)
+    db = out / "abc.db"
+    abc.new(f"sqlite:///{db}", {t.name: float(t.reported) for t in targets})
+    history = abc.run(max_nr_populations=generations)
+    df, w = history.get_distribution()
+    w = np.asarray(w, dtype=float)
+    posterior = pd.DataFrame({p.key: df[f"p{i}"].to_numpy() for i, p in enumerate(params)})
+    posterior["weight"] = w / w.sum()
+    posterior.to_csv(out / "posterior.csv", index=False)
+    summary = {}
+    for p in params:
+        v = posterior[p.key].to_numpy()
+        summary[p.key] = {"mean": float(np.sum(v * posterior["weight"])),
+                          "median": _weighted_quantile(v, posterior["weight"].to_numpy(), 0.5),
+                          "q05": _weighted_quantile(v, posterior["weight"].to_numpy(), 0.05),
+                          "q95": _weighted_quantile(v, posterior["weight"].to_numpy(), 0.95),
+                          "prior": [p.low, p.high]}
+    pops = history.get_all_populations()
+    info = {"parameters": summary, "generations": int(history.max_t + 1), "population": population,
+            "epsilons": [float(e) for e in pops["epsilon"].tolist()[1:]], "seed": seed,
+            "simulations": int(history.total_nr_simulations), "days": days or scenario.days}
+    (out / "posterior.json").write_text(json.dumps(info, indent=2) + "\n")
+    calibrated = _write_calibrated(out, scenario, scenario_path, summary, targets_path)
+    fig_path = _fig_posterior(posterior, params, out / "posterior.png")
+    return CalibrationResult(posterior, summary, calibrated,
+                             {"posterior_csv": out / "posterior.csv", "posterior_json": out / "posterior.json",
+                              "posterior_png": fig_path, "calibrated": calibrated, "db": db})
+
+
+def _write_calibrated(out: Path, scenario: Scenario, scenario_path, summary: dict, targets_path) -> Path:
+    defaults = scenario.model_dump()
+    data: dict = {"extends": os.path.relpath(Path(scenario_path).resolve(), out.resolve()),
+                  "name": f"{scenario.name}_calibrated",
+                  "description": f"{scenario.name} with the posterior medians of an ABC-SMC calibration "
+                                 "(posterior.json beside this file)"}
+    for key, s in summary.items():
+        node, parts = data, key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        default = _lookup(defaults, key)
+        node[parts[-1]] = int(round(s["median"])) if isinstance(default, int) else round(float(s["median"]), 6)
+    path = out / "calibrated.yaml"
+    path.write_text("# Written by channel-sim calibrate: posterior medians (see posterior.json).\n"
+                    + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    if Path(targets_path).resolve() != (out / "targets.yaml").resolve():
+        shutil.copyfile(targets_path, out / "targets.yaml")  # so that `validate calibrated.yaml` finds them
+    return path
+
+
+def _fig_posterior(posterior: pd.DataFrame, params: list[Uncertain], path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(params), figsize=(4 * len(params), 3.2), constrained_layout=True)
+    for ax, p in zip(np.atleast_1d(axes), params):
+        ax.hist(posterior[p.key], bins=15, range=(p.low, p.high), weights=posterior["weight"], color="tab:blue",
+                alpha=0.7, density=True, label="posterior")
+        ax.axhline(1.0 / (p.high - p.low), color="grey", ls="--", label="prior")
+        ax.set_title(p.key, fontsize=8)
+        ax.set_xlim(p.low, p.high)
+    np.atleast_1d(axes)[0].legend(fontsize=7)
+    fig.suptitle("ABC-SMC posterior (weighted particles of the last generation)", fontsize=9)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,68 @@
+"""Calibration (ABC-SMC) recovers a known parameter on a small problem."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+
+pytest.importorskip("pyabc")
+
+from sim.calibration import run_calibration  # noqa: E402
+from sim.model import ChannelModel  # noqa: E402
+from sim.scenario import Scenario, load_scenario  # noqa: E402
+from sim.sensitivity import Uncertain  # noqa: E402
+from sim.validation import load_targets  # noqa: E402
+
+TRUE_INFLOW = 150.0
+DAYS = 60
+
+
+@pytest.fixture(scope="module")
+def calibration(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("abc")
+    base = Scenario(name="small", days=DAYS)
+    truth = base.with_overrides(camps={"inflow_per_day": TRUE_INFLOW})
+    crossed = [ChannelModel(truth, seed).run().summary()["people_crossed"] for seed in range(6)]
+    observed = float(np.mean(crossed))
+    half = float(max(4 * np.std(crossed), 0.05 * observed))
+    (folder / "targets.yaml").write_text(yaml.safe_dump({"targets": [{
+        "name": "people_crossed", "reported": observed, "band": [observed - half, observed + half],
+        "key": "people_crossed", "source": "synthetic: the model at inflow 150"}]}))
+    (folder / "small.yaml").write_text(yaml.safe_dump({"name": "small", "days": DAYS}))
+    scenario = load_scenario(folder / "small.yaml")
+    params = [Uncertain(key="camps.inflow_per_day", low=50.0, high=250.0)]
+    result = run_calibration(folder / "out", scenario, folder / "small.yaml", params,
+                             load_targets(folder / "targets.yaml"), folder / "targets.yaml",
+                             population=20, generations=3, seed=1, workers=1)
+    return folder, result
+
+
+def test_posterior_recovers_the_known_parameter(calibration):
+    _, res = calibration
+    s = res.summary["camps.inflow_per_day"]
+    assert abs(s["median"] - TRUE_INFLOW) < 20, s
+    assert s["q05"] < TRUE_INFLOW < s["q95"]
+    assert s["q95"] - s["q05"] < 0.75 * (250 - 50)  # narrower than the prior
+
+
+def test_calibrated_scenario_extends_the_original_and_passes_validation(calibration):
+    folder, res = calibration
+    calibrated = load_scenario(res.calibrated)
+    assert calibrated.days == DAYS and calibrated.name == "small_calibrated"
+    assert abs(calibrated.camps.inflow_per_day - TRUE_INFLOW) < 20
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = Path(sys.executable).parent / "channel-sim"
+    result = subprocess.run([str(exe), "validate", str(res.calibrated), "-n", "6", "--quiet",
+                             "--out", str(folder / "validate")], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_posterior_files(calibration):
+    _, res = calibration
+    for key in ("posterior_csv", "posterior_json", "posterior_png", "db"):
+        assert res.files[key].is_file()
+    assert res.posterior["weight"].sum() == pytest.approx(1.0)
