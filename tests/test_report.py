@@ -89,3 +89,11 @@ def test_report_cli_on_a_folder_without_runs(tmp_path):
     exe = Path(sys.executable).parent / "channel-sim"
     result = subprocess.run([str(exe), "report", str(tmp_path)], capture_output=True, text=True)
     assert result.returncode == 2 and "no batch results" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_report_compares_the_baseline_with_the_targets(batch, tmp_path):
+    folder, _ = batch
+    written = write_report(folder, targets=SCENARIOS / "targets.yaml")
+    md = (folder / "report.md").read_text()
+    assert "Validation of baseline" in md and "taxi_share" in md
+    assert written["validation"].is_file()
