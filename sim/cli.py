@@ -57,6 +57,22 @@ def _seed(text: str) -> int:
     return value
 
 
+def _executor_options(parser: argparse.ArgumentParser) -> None:
+    """``--workers`` or ``--scheduler``, for every command that runs batches."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", "-j", type=_positive, help="local worker processes (default: all cores)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="Dask scheduler, e.g. tcp://host:8786 (default: $DASK_SCHEDULER_ADDRESS if set)")
+
+
+def _where(args) -> tuple[int, str | None]:
+    """Workers and scheduler address from the options and the environment."""
+    from sim.experiment import default_workers
+
+    scheduler = args.scheduler or (None if args.workers else os.environ.get("DASK_SCHEDULER_ADDRESS"))
+    return args.workers or default_workers(), scheduler
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser for all commands."""
     parser = _Parser(prog="channel-sim", description="Agent-based simulation of small-boat crossings of the English Channel.")
@@ -79,10 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--sweep", action="append", default=[], metavar="KEY=V1,V2,...",
                        help="sweep a scenario key over values, e.g. surveillance.drones=12,24 (repeat for a grid)")
     batch.add_argument("--seed", type=_seed, default=0, help="entropy of the seed sequence (default 0)")
-    where = batch.add_mutually_exclusive_group()
-    where.add_argument("--workers", "-j", type=_positive, help="local worker processes (default: all cores)")
-    where.add_argument("--scheduler", metavar="ADDRESS",
-                       help="Dask scheduler, e.g. tcp://host:8786 (default: $DASK_SCHEDULER_ADDRESS if set)")
+    _executor_options(batch)
     batch.add_argument("--out", type=Path, required=True, help="results folder (created, or resumed)")
     batch.add_argument("--append", action="store_true", help="add a different batch definition to an existing folder")
     batch.add_argument("--report", action="store_true", help="write the report when the batch is done")
@@ -101,9 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--days", type=_positive, help="days per run (default: the scenario's)")
     validate.add_argument("--targets", type=Path, help="targets file (default: targets.yaml beside the scenario)")
     validate.add_argument("--seed", type=_seed, default=0, help="entropy of the seed sequence (default 0)")
-    vwhere = validate.add_mutually_exclusive_group()
-    vwhere.add_argument("--workers", "-j", type=_positive, help="local worker processes (default: all cores)")
-    vwhere.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address")
+    _executor_options(validate)
     validate.add_argument("--out", type=Path, help="results folder (default: results/validate-<scenario>)")
     validate.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -119,9 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     sens.add_argument("--replications", "-n", type=_positive, default=1, help="seeds averaged per point (default 1)")
     sens.add_argument("--days", type=_positive, help="days per run (default: the scenario's)")
     sens.add_argument("--seed", type=_seed, default=0, help="seed of the designs and the runs (default 0)")
-    swhere = sens.add_mutually_exclusive_group()
-    swhere.add_argument("--workers", "-j", type=_positive, help="local worker processes (default: all cores)")
-    swhere.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address")
+    _executor_options(sens)
     sens.add_argument("--out", type=Path, help="results folder (default: results/sensitivity-<scenario>)")
     sens.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -139,9 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--generations", type=_positive, default=4, help="ABC-SMC generations (default 4)")
     cal.add_argument("--days", type=_positive, help="days per run (default: the scenario's)")
     cal.add_argument("--seed", type=_seed, default=0, help="seed (default 0)")
-    cwhere = cal.add_mutually_exclusive_group()
-    cwhere.add_argument("--workers", "-j", type=_positive, help="local worker processes (default: all cores)")
-    cwhere.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address")
+    _executor_options(cal)
     cal.add_argument("--out", type=Path, help="results folder (default: results/calibrate-<scenario>)")
     return parser
 
@@ -211,13 +218,12 @@ def cmd_check(args) -> int:
 
 def cmd_batch(args) -> int:
     """``channel-sim batch``."""
-    from sim.experiment import default_workers, parse_sweep, plan_batch, run_batch
+    from sim.experiment import parse_sweep, plan_batch, run_batch
 
     scenarios = [load_scenario(p) for p in args.scenarios]
     sweeps = [parse_sweep(s) for s in args.sweep]
     plan = plan_batch(scenarios, args.replications, args.days, sweeps, args.seed)
-    scheduler = args.scheduler or (None if args.workers else os.environ.get("DASK_SCHEDULER_ADDRESS"))
-    workers = args.workers or default_workers()
+    workers, scheduler = _where(args)
     where = f"Dask scheduler {scheduler}" if scheduler else f"{workers} worker process{'es' if workers > 1 else ''}"
     if not args.quiet:
         print(f"batch: {len(scenarios)} scenario(s) x {len(plan.runs) // (len(scenarios) * args.replications)} "
@@ -251,7 +257,7 @@ def cmd_validate(args) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from sim.experiment import default_workers, plan_batch, run_batch
+    from sim.experiment import plan_batch, run_batch
     from sim.store import load_results
     from sim.validation import compare, fig_validation, load_targets, markdown_table
 
@@ -259,8 +265,8 @@ def cmd_validate(args) -> int:
     targets = load_targets(args.targets or args.scenario.parent / "targets.yaml")
     out = args.out or Path("results") / f"validate-{scenario.name}"
     plan = plan_batch([scenario], args.replications, args.days, None, args.seed)
-    scheduler = args.scheduler or (None if args.workers else os.environ.get("DASK_SCHEDULER_ADDRESS"))
-    run_batch(out, plan, workers=args.workers or default_workers(), scheduler=scheduler,
+    workers, scheduler = _where(args)
+    run_batch(out, plan, workers=workers, scheduler=scheduler,
               progress=not args.quiet, sources={scenario.name: str(args.scenario)})
     summaries = load_results(out)["summaries"]
     summaries = summaries[summaries["run"].isin({r.key for r in plan.runs})]
@@ -280,17 +286,16 @@ def cmd_validate(args) -> int:
 
 def cmd_sensitivity(args) -> int:
     """``channel-sim sensitivity``."""
-    from sim.experiment import default_workers
     from sim.sensitivity import DEFAULT_OUTCOMES, load_parameters, run_sensitivity
 
     scenario = load_scenario(args.scenario)
     params = load_parameters(args.parameters)
     outcomes = [o.strip() for o in args.outcomes.split(",")] if args.outcomes else list(DEFAULT_OUTCOMES)
     out = args.out or Path("results") / f"sensitivity-{scenario.name}"
-    scheduler = args.scheduler or (None if args.workers else os.environ.get("DASK_SCHEDULER_ADDRESS"))
+    workers, scheduler = _where(args)
     res = run_sensitivity(out, scenario, params, outcomes=outcomes, trajectories=args.trajectories,
                           sobol_samples=args.sobol_samples, top=args.top, replications=args.replications,
-                          days=args.days, seed=args.seed, workers=args.workers or default_workers(),
+                          days=args.days, seed=args.seed, workers=workers,
                           scheduler=scheduler, progress=not args.quiet)
     top = res.morris.groupby("parameter")["mu_star_scaled"].max().sort_values(ascending=False)
     print("Morris screening, largest scaled mu* over the outcomes:")
@@ -306,7 +311,6 @@ def cmd_sensitivity(args) -> int:
 def cmd_calibrate(args) -> int:
     """``channel-sim calibrate``."""
     from sim.calibration import run_calibration
-    from sim.experiment import default_workers
     from sim.sensitivity import load_parameters
     from sim.validation import load_targets
 
@@ -324,12 +328,12 @@ def cmd_calibrate(args) -> int:
         chosen = list(ranking.index[: args.top])
         params = [p for p in params if p.key in chosen]
     out = args.out or Path("results") / f"calibrate-{scenario.name}"
-    scheduler = args.scheduler or (None if args.workers else os.environ.get("DASK_SCHEDULER_ADDRESS"))
+    workers, scheduler = _where(args)
     print(f"calibrating {', '.join(p.key for p in params)} of {scenario.name} to {len(targets)} targets: "
           f"{args.generations} generations of {args.population} particles")
     res = run_calibration(out, scenario, args.scenario, params, targets, targets_path,
                           population=args.population, generations=args.generations, days=args.days,
-                          seed=args.seed, workers=args.workers or default_workers(), scheduler=scheduler)
+                          seed=args.seed, workers=workers, scheduler=scheduler)
     for key, s in res.summary.items():
         print(f"  {key:48s} median {s['median']:.4g}  90 % [{s['q05']:.4g}, {s['q95']:.4g}]  prior {s['prior']}")
     print(f"posterior: {res.files['posterior_csv']}; calibrated scenario: {res.calibrated}")

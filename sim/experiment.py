@@ -79,6 +79,18 @@ def _nested(key: str, value) -> dict:
     return out
 
 
+def _runs_at(name: str, base: dict, point: dict, seeds: list[int], where: str) -> list[RunSpec]:
+    """The replications of one scenario at one point (dotted keys set over ``base``), validated."""
+    merged = base
+    for k, v in point.items():
+        merged = deep_merge(merged, _nested(k, v))
+    try:
+        content = from_dict(merged, name).to_dict()
+    except ScenarioError as exc:
+        raise ScenarioError(f"{where}: {exc}") from None
+    return [RunSpec(name, content, point, i, seed, run_hash(content, seed)) for i, seed in enumerate(seeds)]
+
+
 def plan_batch(scenarios: list[Scenario], replications: int, days: int | None = None,
                sweeps: list[tuple[str, list]] | None = None, base_seed: int = 0) -> BatchPlan:
     """Expand scenarios x sweep points x replications into runs.
@@ -106,15 +118,8 @@ def plan_batch(scenarios: list[Scenario], replications: int, days: int | None = 
         contents[scenario.name] = from_dict(base, scenario.name).to_dict()
         for point in itertools.product(*(values for _, values in sweeps)):
             sweep = {k: v for (k, _), v in zip(sweeps, point)}
-            merged = base
-            for k, v in sweep.items():
-                merged = deep_merge(merged, _nested(k, v))
-            try:
-                content = from_dict(merged, scenario.name).to_dict()
-            except ScenarioError as exc:
-                raise ScenarioError(f"--sweep {', '.join(f'{k}={v}' for k, v in sweep.items())}: {exc}") from None
-            for i, seed in enumerate(seeds):
-                runs.append(RunSpec(scenario.name, content, sweep, i, seed, run_hash(content, seed)))
+            where = "--sweep " + ", ".join(f"{k}={v}" for k, v in sweep.items())
+            runs += _runs_at(scenario.name, base, sweep, seeds, where)
     definition = {
         "scenarios": {name: Scenario.model_validate(c).content_hash() for name, c in contents.items()},
         "replications": replications,
@@ -140,15 +145,7 @@ def plan_points(scenario: Scenario, points: list[dict], replications: int = 1, d
         base["days"] = days
     runs = []
     for point in points:
-        merged = base
-        for k, v in point.items():
-            merged = deep_merge(merged, _nested(k, v))
-        try:
-            content = from_dict(merged, scenario.name).to_dict()
-        except ScenarioError as exc:
-            raise ScenarioError(f"{label}: {exc}") from None
-        for i, seed in enumerate(seeds):
-            runs.append(RunSpec(scenario.name, content, dict(point), i, seed, run_hash(content, seed)))
+        runs += _runs_at(scenario.name, base, dict(point), seeds, label)
     digest = run_hash({"points": [sorted(p.items()) for p in points]}, base_seed)
     contents = {scenario.name: from_dict(base, scenario.name).to_dict()}
     definition = {"scenarios": {scenario.name: Scenario.model_validate(contents[scenario.name]).content_hash()},

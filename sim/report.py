@@ -261,24 +261,11 @@ def _md_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def _table_rows(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+def _table_rows(table: pd.DataFrame, suffix: str = "") -> tuple[list[str], list[list[str]]]:
+    """Outcomes down, scenarios across: ``mean [low, high]`` (``suffix`` after each scenario's name)."""
     labels = list(dict.fromkeys(table["scenario"]))
-    header = ["outcome"] + labels
+    header = ["outcome"] + [f"{label}{suffix}" for label in labels]
     t = table.set_index(["scenario", "outcome"])
-    rows = []
-    for key, name, share in OUTCOMES:
-        row = [name]
-        for label in labels:
-            r = t.loc[(label, key)]
-            row.append(f"{_fmt(r['mean'], share)} [{_fmt(r['ci_low'], share)}, {_fmt(r['ci_high'], share)}]")
-        rows.append(row)
-    return header, rows
-
-
-def _diff_rows(diffs: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
-    labels = list(dict.fromkeys(diffs["scenario"]))
-    header = ["outcome"] + [f"{label} - baseline" for label in labels]
-    t = diffs.set_index(["scenario", "outcome"])
     rows = []
     for key, name, share in OUTCOMES:
         row = [name]
@@ -359,7 +346,7 @@ def write_report(folder: str | Path, baseline: str = "baseline", targets: str | 
     header, rows = _table_rows(table)
     sections = [("Outcomes per scenario (mean [95 % CI])", _md_table(header, rows), None)]
     if len(diffs):
-        dh, dr = _diff_rows(diffs)
+        dh, dr = _table_rows(diffs, suffix=f" - {baseline}")
         sections.append((f"Paired differences against {baseline} (mean [95 % CI])", _md_table(dh, dr), "differences"))
     elif baseline not in set(raw["scenario"]):
         sections.append(("Paired differences", f"No scenario named {baseline!r} in this batch: no differences.", None))
