@@ -242,7 +242,8 @@ class Boat(CellAgent):
             return False
         # An empty taxi boat can only be stopped once it is on the water.
         earliest = alerted if loaded else max(alerted, self.plan.put_in)
-        when = maritime.reach(earliest, km, deadline)
+        # A loaded boat is met once it is in the water: vessels alerted earlier wait on station.
+        when = maritime.reach(earliest, km, deadline, not_before=self.model.time if loaded else None)
         if when is None:
             return False
         self._vessels_called = True
@@ -258,7 +259,8 @@ class Boat(CellAgent):
     def _intervene(self, loaded: bool) -> None:
         rng = self.model.rng
         aboard = self.group.people - self.intervention_deaths if loaded else self.crew
-        # Loaded boats are met somewhere in their first 300 m; empty taxi boats in the shallows.
+        # Loaded boats are met somewhere in their first 300 m (seed 004: the UK's 300 m); empty taxi
+        # boats in the shallows 50-200 m out (an assumption).
         metres_out = rng.uniform(0.0, 300.0) if loaded else rng.uniform(50.0, 200.0)
         result = self.model.maritime.intervene(rng, aboard, self.wave, metres_out)
         self.sea_intervention = 1

@@ -78,7 +78,8 @@ class _Distance:
         self.scale = {t.name: max((t.band[1] - t.band[0]) / 2.0, 1e-12) for t in targets}
 
     def __call__(self, x: dict, x0: dict) -> float:
-        return float(np.sqrt(sum(((x[k] - x0[k]) / s) ** 2 for k, s in self.scale.items())))
+        d = float(np.sqrt(sum(((x[k] - x0[k]) / s) ** 2 for k, s in self.scale.items())))
+        return d if np.isfinite(d) else 1e6  # a target undefined in this run (e.g. no taxi boat) is far off
 
 
 @dataclass
@@ -114,7 +115,9 @@ def run_calibration(out: str | Path, scenario: Scenario, scenario_path: str | Pa
         population: particles per generation.
         generations: ABC-SMC generations.
         days: days per run (the scenario's when None).
-        seed: seed of numpy's global generator, which pyabc uses.
+        seed: seed of numpy's global generator, which pyabc uses; the posterior is
+            reproducible from it with one worker (pyabc's parallel samplers reseed
+            their processes from the operating system).
         workers: local processes.
         scheduler: Dask scheduler address (pyabc's Dask sampler).
     """
@@ -126,9 +129,15 @@ def run_calibration(out: str | Path, scenario: Scenario, scenario_path: str | Pa
     np.random.seed(seed)
     prior = pyabc.Distribution(**{f"p{i}": pyabc.RV("uniform", p.low, p.high - p.low) for i, p in enumerate(params)})
     if scheduler:
-        from distributed import Client
+        try:
+            from distributed import Client
 
-        sampler = pyabc.sampler.DaskDistributedSampler(dask_client=Client(scheduler))
+            client = Client(scheduler, timeout="20s")
+        except ImportError:
+            raise ScenarioError("--scheduler needs Dask: pip install 'channel-sim[dask]'") from None
+        except OSError as exc:
+            raise ScenarioError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})") from None
+        sampler = pyabc.sampler.DaskDistributedSampler(dask_client=client)
     elif workers > 1:
         sampler = pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers)
     else:
@@ -153,7 +162,7 @@ def run_calibration(out: str | Path, scenario: Scenario, scenario_path: str | Pa
                           "prior": [p.low, p.high]}
     pops = history.get_all_populations()
     info = {"parameters": summary, "generations": int(history.max_t + 1), "population": population,
-            "epsilons": [float(e) for e in pops["epsilon"].tolist()[1:]], "seed": seed,
+            "epsilons": [float(e) for e in pops["epsilon"].tolist()[1:]], "seed": seed, "workers": workers,
             "simulations": int(history.total_nr_simulations), "days": days or scenario.days}
     (out / "posterior.json").write_text(json.dumps(info, indent=2) + "\n")
     calibrated = _write_calibrated(out, scenario, scenario_path, summary, targets_path)

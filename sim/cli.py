@@ -320,14 +320,24 @@ def cmd_calibrate(args) -> int:
     params = load_parameters(args.parameters)
     if args.sensitivity is not None:
         morris = args.sensitivity / "morris.csv"
-        if not morris.is_file():
-            raise ScenarioError(f"{morris}: file not found; expected the folder of a channel-sim sensitivity run")
         import pandas as pd
 
-        ranking = pd.read_csv(morris).groupby("parameter")["mu_star_scaled"].max().sort_values(ascending=False)
+        try:
+            table = pd.read_csv(morris)
+            ranking = table.groupby("parameter")["mu_star_scaled"].max().sort_values(ascending=False)
+        except (OSError, ValueError, KeyError, pd.errors.EmptyDataError):
+            raise ScenarioError(f"{morris}: missing or damaged; expected the morris.csv of a channel-sim "
+                                "sensitivity run") from None
         chosen = list(ranking.index[: args.top])
         params = [p for p in params if p.key in chosen]
-    out = args.out or Path("results") / f"calibrate-{scenario.name}"
+        if not params:
+            raise ScenarioError(f"{morris}: its top parameters ({', '.join(chosen)}) are not in the parameters "
+                                "file; expected the list the sensitivity run used (--parameters)")
+    if args.out is not None and args.out.exists() and any(args.out.iterdir()):
+        raise RunDirError(f"{args.out}: already exists and is not empty; expected a new folder for the calibration")
+    from sim.rundir import free_name
+
+    out = args.out or free_name(Path("results"), f"calibrate-{scenario.name}")
     workers, scheduler = _where(args)
     print(f"calibrating {', '.join(p.key for p in params)} of {scenario.name} to {len(targets)} targets: "
           f"{args.generations} generations of {args.population} particles")
@@ -352,6 +362,11 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except (ScenarioError, RunDirError, StoreError) as exc:
         print(f"channel-sim: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:  # an output path that cannot be made (a file in the way, no permission...)
+        where = exc.filename or ""
+        print(f"channel-sim: error: {where}: {exc.strerror or exc}; expected a folder that can be written",
+              file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("channel-sim: interrupted", file=sys.stderr)

@@ -63,7 +63,12 @@ def parse_sweep(text: str) -> tuple[str, list]:
     key = key.strip()
     if not sep or not key or not values.strip():
         raise ScenarioError(f"--sweep {text!r}: expected KEY=V1,V2,... (for example surveillance.drones=12,24)")
-    return key, [yaml.safe_load(v.strip()) for v in values.split(",")]
+    try:
+        parsed = [yaml.safe_load(v.strip()) for v in values.split(",")]
+    except (yaml.YAMLError, ValueError) as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(f"--sweep {text!r}: a value is not a number, boolean or word ({problem})") from None
+    return key, parsed
 
 
 def replication_seeds(base_seed: int, n: int) -> list[int]:
@@ -257,8 +262,8 @@ def run_batch(folder: str | Path, plan: BatchPlan, *, workers: int = 1, schedule
         if entry is None and batches and not append:
             old = batches[-1]["definition"]
             raise StoreError(f"{folder}: holds a different batch (scenarios {', '.join(old['scenarios'])}, "
-                             f"{old['replications']} replications); expected the same definition, "
-                             "or --append to add runs to it")
+                             f"{old['replications']} replications); expected the same definition "
+                             "(or another --out, or channel-sim batch --append to add runs to it)")
         now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         if entry is None:
             entry = {"definition": plan.definition, "started": now, "runs": len(plan.runs)}

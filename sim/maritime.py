@@ -99,16 +99,19 @@ class MaritimeCommand:
             return not loaded
         return True
 
-    def reach(self, alerted: float, km: float, deadline: float) -> float | None:
+    def reach(self, alerted: float, km: float, deadline: float, not_before: float | None = None) -> float | None:
         """Commit a patrol boat and a lifeboat that can both reach ``km`` by ``deadline``.
 
         Args:
-            alerted: model time the vessels are alerted.
+            alerted: model time the vessels are alerted and set out.
             km: where along the shore the target will be.
             deadline: the last model time at which an intervention is possible.
+            not_before: the intervention cannot happen before this time (a boat
+                not yet launched); vessels that arrive early wait on station.
 
         Returns:
             The model time of the intervention, or None when nothing can reach it.
+            Both vessels are busy from ``alerted`` until the intervention is over.
         """
         if not len(self.boats) or not len(self.lifeboats):
             return None
@@ -119,6 +122,8 @@ class MaritimeCommand:
         when = max(t_boat[i], t_life[j])
         if when > deadline:
             return None
+        if not_before is not None:
+            when = max(when, not_before)
         done = when + self.params.intervention_hours / 24.0
         self._boat_free[i] = done
         self._life_free[j] = done

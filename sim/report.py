@@ -298,6 +298,9 @@ def write_report(folder: str | Path, baseline: str = "baseline", targets: str | 
     summaries, boats, daily = res["summaries"], res["boats"], res["daily"]
     if summaries.empty:
         raise StoreError(f"{folder}: no complete run to report on; expected a batch folder with runs")
+    if summaries.groupby("scenario")["days"].nunique().max() > 1:
+        raise StoreError(f"{folder}: holds runs of different lengths for one scenario (batches added with "
+                         "--append); expected one batch definition per report (write the batches to separate folders)")
     labels = _label_frame(summaries)
     summaries = summaries.assign(scenario=labels)
     key_cols = ["run"]

@@ -38,7 +38,7 @@ class ScenarioError(Exception):
 class Section(BaseModel):
     """Base of every scenario section: strict types, unknown keys rejected."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 class Weather(Section):
@@ -54,8 +54,8 @@ class Weather(Section):
 class Camps(Section):
     """The camps at Loon-Plage (Dunkirk) and Calais and the people arriving there."""
 
-    initial_people: int = Field(1500, ge=0, description="people waiting in the camps on the start date; assumption")
-    inflow_per_day: float = Field(118.0, ge=0, description="mean arrivals a day; derived from 2025: 41,472 arrived in the UK (Home Office) plus deaths and returns, over 365 days")
+    initial_people: int = Field(1500, ge=0, le=1000000, description="people waiting in the camps on the start date; assumption")
+    inflow_per_day: float = Field(118.0, ge=0, le=100000, description="mean arrivals a day; derived from 2025: 41,472 arrived in the UK (Home Office) plus deaths and returns, over 365 days")
     inflow_seasonality: float = Field(0.3, ge=0, lt=1, description="relative summer/winter swing of arrivals; assumption")
     peak_inflow_day_of_year: int = Field(213, ge=1, le=366, description="August; assumption")
     dunkirk_share: float = Field(0.6, ge=0, le=1, description="share of arrivals at Loon-Plage rather than Calais; assumption")
@@ -70,7 +70,7 @@ class Networks(Section):
     range_km: float = Field(60.0, gt=0, description="farthest a network will move its launches from its centre (seed 003: estuaries up to 60 km from the Strait)")
     distance_scale_km: float = Field(15.0, gt=0, description="a beach this much further from a network's centre is e times less attractive, other things equal; assumption")
     camp_for_km_below: float = Field(35.0, description="networks centred north of this km draw on Loon-Plage, the others on Calais; assumption")
-    initial_boats: int = Field(8, ge=0, description="boats (with engines) in stock at the start; assumption")
+    initial_boats: int = Field(8, ge=0, le=10000, description="boats (with engines) in stock at the start; assumption")
     van_boats: int = Field(8, ge=1, description="boats and engines a van brings from Germany; assumption")
     reorder_below: int = Field(6, ge=0, description="a van is sent for when stock falls below this; assumption")
     van_hours: float = Field(4.0, gt=0, description="van drive from the warehouses in Germany (seed 003: up to about 4 hours)")
@@ -125,7 +125,7 @@ class Crossing(Section):
 class Gendarmerie(Section):
     """Patrol units from the personnel budget."""
 
-    personnel_per_day: int = Field(1200, ge=0, description="security personnel deployable daily on the coast (seed 003)")
+    personnel_per_day: int = Field(1200, ge=0, le=100000, description="security personnel deployable daily on the coast (seed 003)")
     night_coast_share: float = Field(0.4, ge=0, le=1, description="share of personnel on coastal patrol at night; assumption")
     officers_per_unit: int = Field(6, ge=1, description="officers in one patrol unit with its buggy; assumption")
     reaction_min: float = Field(5.0, ge=0, description="minutes from a detection to a unit moving; assumption")
@@ -151,12 +151,12 @@ class Gendarmerie(Section):
 class Surveillance(Section):
     """Thermal drones and aircraft; their detections go to the patrols."""
 
-    drones: int = Field(12, ge=0, description="thermal drones on duty on a night, each flying drone_endurance_h out of every drone_endurance_h + drone_turnaround_h; assumption (76 airborne cameras allowed at once, 2023 French order)")
+    drones: int = Field(12, ge=0, le=1000, description="thermal drones on duty on a night, each flying drone_endurance_h out of every drone_endurance_h + drone_turnaround_h; assumption (76 airborne cameras allowed at once, 2023 French order)")
     drone_endurance_h: float = Field(1.5, gt=0, description="flight time per battery; assumption")
     drone_turnaround_h: float = Field(0.5, ge=0, description="time to land and change battery; assumption")
     drone_sweep_km_per_h: float = Field(0.9, ge=0, description="km of coast one flying drone searches per hour; a group in the open is then seen with rate multiplied by open_exposure, a hidden one with the share of cover a thermal camera defeats; assumption")
     drone_cover_penetration: float = Field(0.8, ge=0, le=1, description="thermal cameras see through tree cover (seed 002): share of cover they defeat; assumption")
-    aircraft: int = Field(1, ge=0, description="aircraft with thermal cameras flying on a night (seed 003: 'in the air most days'); assumption")
+    aircraft: int = Field(1, ge=0, le=50, description="aircraft with thermal cameras flying on a night (seed 003: 'in the air most days'); assumption")
     aircraft_hours: float = Field(4.0, ge=0, description="hours each aircraft flies a night; assumption")
     aircraft_sweep_km_per_h: float = Field(20.0, ge=0, description="km of coast an aircraft searches per hour; assumption")
     kit_exposure: float = Field(2.5, ge=1, description="a group hiding with a dinghy and engine for a beach launch is this much easier to find than people alone; assumption (seed 003: the aim is to stop migrants, dinghies and engines coming together)")
@@ -166,8 +166,8 @@ class Surveillance(Section):
 class Maritime(Section):
     """Patrol boats and lifeboats, used only when the policy allows interception at sea."""
 
-    patrol_boats: int = Field(6, ge=0, description="plans spoke of six patrol boats (channel-facts.md, with the UK's 300 m demand of seed 004)")
-    lifeboats: int = Field(3, ge=0, description="a lifeboat accompanies every intervention, limiting their number (seed 004); count is an assumption")
+    patrol_boats: int = Field(6, ge=0, le=200, description="plans spoke of six patrol boats (channel-facts.md, with the UK's 300 m demand of seed 004)")
+    lifeboats: int = Field(3, ge=0, le=200, description="a lifeboat accompanies every intervention, limiting their number (seed 004); count is an assumption")
     speed_kmh: float = Field(30.0, gt=0, description="patrol boat speed; assumption")
     intervention_hours: float = Field(2.5, gt=0, description="a patrol boat and its lifeboat are busy this long per intervention; assumption")
     window_300m_min: float = Field(15.0, ge=0, description="minutes a loaded boat takes to get 300 m out through the surf; assumption")
@@ -187,9 +187,9 @@ class Maritime(Section):
 class Supply(Section):
     """Warehouses in Germany and the vans that bring boats and engines (seed 003)."""
 
-    warehouse_boats: int = Field(30, ge=0, description="boats and engines in each network's warehouse at the start; assumption")
-    warehouse_capacity: int = Field(40, ge=0, description="most a warehouse holds; assumption")
-    restock_per_day: float = Field(0.55, ge=0, description="boats a day reaching each warehouse (via Bulgaria and Turkey, seed 003); assumption: about 1.4 times what the average network uses, so the busiest networks near Dunkirk run short on some days even without seizures")
+    warehouse_boats: int = Field(30, ge=0, le=100000, description="boats and engines in each network's warehouse at the start; assumption")
+    warehouse_capacity: int = Field(40, ge=0, le=100000, description="most a warehouse holds; assumption")
+    restock_per_day: float = Field(0.55, ge=0, le=10000, description="boats a day reaching each warehouse (via Bulgaria and Turkey, seed 003); assumption: about 1.4 times what the average network uses, so the busiest networks near Dunkirk run short on some days even without seizures")
     van_intel_probability: float = Field(0.3, ge=0, le=1, description="chance the UK National Crime Agency learns of a van (seed 003); assumption")
     intel_lead_hours_mean: float = Field(2.5, gt=0, description="mean warning the gendarmes get before a van arrives (exponential, at most the drive itself); assumption")
     seizure_hours_needed: float = Field(1.5, ge=0, description="warning needed to stop a van and seize its cargo (seed 003); assumption")
@@ -217,7 +217,7 @@ class Liaison(Section):
 class Returns(Section):
     """Returns to France under "one in, one out" (seed 004)."""
 
-    per_day: float = Field(1.7, ge=0, description="people returned a day: 153 returned from September to late November 2025, about 90 days (seed 004)")
+    per_day: float = Field(1.7, ge=0, le=10000, description="people returned a day: 153 returned from September to late November 2025, about 90 days (seed 004)")
     retry_probability: float = Field(0.5, ge=0, le=1, description="chance a returned person goes back to the camps to try again (seed 004: one man returned on a small boat within weeks); assumption")
     deterrence: float = Field(0.0, ge=0, description="relative fall in arrivals at the camps per unit of the share of arrivals in the UK returned; 0 = no deterrent effect. An explicit assumption: the documents give no evidence of one (seed 004)")
 
@@ -274,7 +274,8 @@ class PolicyChange(Section):
 class Scenario(Section):
     """A whole scenario."""
 
-    name: str = "unnamed"
+    name: str = Field("unnamed", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100,
+                      description="letters, digits, '_', '.', '-' (it names result folders)")
     description: str = ""
     start_date: dt.date = Field(dt.date(2025, 1, 1), strict=False, description="first simulated day (YYYY-MM-DD)")
     days: int = Field(365, ge=1, le=36500)
@@ -326,7 +327,8 @@ def _read_yaml(path: Path, chain: tuple[Path, ...]) -> dict:
         raise ScenarioError(f"{chain[-1]}: extends: circular extends ({names}); expected a chain that ends")
     if not path.is_file():
         where = f"{chain[-1]}: extends: " if chain else ""
-        raise ScenarioError(f"{where}{path}: file not found; expected a scenario YAML file")
+        problem = "is a folder" if path.is_dir() else "file not found"
+        raise ScenarioError(f"{where}{path}: {problem}; expected a scenario YAML file")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -336,6 +338,8 @@ def _read_yaml(path: Path, chain: tuple[Path, ...]) -> dict:
         raise ScenarioError(f"{path}{where}: not valid YAML ({problem})") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{path}: cannot be read ({exc})") from None
+    except ValueError as exc:  # YAML that looks like a date but is not one, e.g. 2025-02-30
+        raise ScenarioError(f"{path}: {exc}; expected dates as YYYY-MM-DD") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.experiment import plan_points, run_batch
@@ -60,10 +59,13 @@ def load_parameters(path: str | Path | None = None) -> list[Uncertain]:
     path = Path(path or default_parameters_file())
     if not path.is_file():
         raise ScenarioError(f"{path}: file not found; expected a YAML list of uncertain parameters")
+    from sim.validation import describe, read_yaml_mapping
+
+    data = read_yaml_mapping(path, "a mapping with a list of {key, low, high} under 'parameters'")
     try:
-        params = UncertainFile.model_validate(yaml.safe_load(path.read_text())).parameters
-    except (ValidationError, yaml.YAMLError) as exc:
-        raise ScenarioError(f"{path}: {str(exc).splitlines()[0]}") from None
+        params = UncertainFile.model_validate(data).parameters
+    except ValidationError as exc:
+        raise ScenarioError(f"{path}: {describe(exc)}") from None
     defaults = Scenario().model_dump()
     for i, p in enumerate(params):
         node = defaults

@@ -113,9 +113,16 @@ def read_manifest(folder: Path) -> dict | None:
     if not path.exists():
         return None
     try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        manifest = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise StoreError(f"{path}: not a readable manifest ({exc}); expected the JSON a batch writes") from None
+    batches = manifest.get("batches") if isinstance(manifest, dict) else None
+    if (not isinstance(batches, list) or not isinstance(manifest.get("scenarios", {}), dict)
+            or not all(isinstance(b, dict) and isinstance(b.get("definition"), dict)
+                       and isinstance(b["definition"].get("scenarios"), dict) for b in batches)):
+        raise StoreError(f"{path}: damaged manifest; expected the JSON a batch writes "
+                         "(batches, each with its definition)")
+    return manifest
 
 
 def write_manifest(folder: Path, manifest: dict) -> None:

@@ -46,6 +46,7 @@ class Target(BaseModel):
         for name in _names(expr):
             if name not in SUMMARY_KEYS:
                 raise ValueError(f"{name!r} is not a summary key")
+        evaluate(expr, {name: 1.0 for name in _names(expr)})  # only + - * / are allowed
         return self
 
 
@@ -94,17 +95,31 @@ def load_targets(path: str | Path) -> list[Target]:
     path = Path(path)
     if not path.is_file():
         raise ScenarioError(f"{path}: file not found; expected a targets YAML file")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{path}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    data = read_yaml_mapping(path, "a mapping with a list of targets under 'targets'")
     try:
         return Targets.model_validate(data).targets
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        raise ScenarioError(f"{path}: {where}: {msg}") from None
+        raise ScenarioError(f"{path}: {describe(exc)}") from None
+
+
+def read_yaml_mapping(path: Path, expected: str) -> dict:
+    """A YAML file whose top level is a mapping, or one clear error."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{path}: not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ScenarioError(f"{path}: cannot be read ({exc}); expected {expected}") from None
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}: expected {expected}, got {type(data).__name__}")
+    return data
+
+
+def describe(exc: ValidationError) -> str:
+    """The first validation error as ``key.path: message``."""
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    return f"{where}: {err['msg'].removeprefix('Value error, ')}"
 
 
 def simulated(summaries: pd.DataFrame, target: Target) -> pd.Series:

@@ -130,3 +130,22 @@ def test_readme_make_targets_exist():
     for target in ("run", "test"):
         dry = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True)
         assert dry.returncode == 0, dry.stderr
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["batch", SCENARIOS / "baseline.yaml", "-n", "1", "--days", "5", "--sweep", "policy.barrages=[canche"], "--sweep"),
+    (["run", SCENARIOS / "baseline.yaml", "--days", "5", "--out", "{file}/sub"], "expected a folder"),
+    (["batch", SCENARIOS / "baseline.yaml", "-n", "1", "--days", "5", "--out", "{file}/sub"], "expected a folder"),
+    (["report", "{damaged}"], "damaged manifest"),
+])
+def test_bad_paths_and_options_are_one_line(tmp_path, args, expected):
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "dm").mkdir()
+    (tmp_path / "dm" / "manifest.json").write_text("[]")
+    args = [str(a).format(file=tmp_path / "afile", damaged=tmp_path / "dm") for a in args]
+    if "--out" not in args and args[0] == "batch":
+        args += ["--out", str(tmp_path / "o")]
+    result = cli(*args)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0] and "Traceback" not in result.stderr

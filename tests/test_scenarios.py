@@ -97,3 +97,19 @@ def test_invalid_yaml(tmp_path):
 def test_not_a_mapping(tmp_path):
     m = _error(_write(tmp_path, "list.yaml", "- 1\n- 2\n"))
     assert "list.yaml" in m and "mapping" in m
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("schedule:\n  - date: 2025-02-30\n    policy: {returns: true}\n", "YYYY-MM-DD"),
+    ("networks:\n  people_per_boat_mean: .inf\n", "finite number"),
+    ("surveillance:\n  drones: 1000000000\n", "less than or equal to 1000"),
+    ("name: ../../escape\n", "name"),
+    ("schedule:\n  - date: 2025-06-01\n    policy: {barage: [canche]}\n", "did you mean 'barrages'"),
+])
+def test_more_bad_input_is_one_clear_line(tmp_path, content, expected):
+    m = _error(_write(tmp_path, "bad.yaml", content))
+    assert "bad.yaml" in m and expected in m
+
+
+def test_a_folder_is_not_a_scenario(tmp_path):
+    assert "is a folder" in _error(tmp_path)
