@@ -34,7 +34,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_year.py
+	$(BIN)/python benchmarks/bench.py
 
 check: $(STAMP)
 	$(BIN)/channel-sim check $(SCENARIOS)

@@ -83,13 +83,13 @@ def scenario_table(summaries: pd.DataFrame) -> pd.DataFrame:
 
 
 def paired_differences(summaries: pd.DataFrame, baseline: str = "baseline") -> pd.DataFrame:
-    """Scenario minus baseline, paired by replication (and sweep point)."""
+    """Scenario minus baseline, paired by seed (common random numbers) and sweep point."""
     sweep_cols = [c for c in summaries.columns if c.startswith("sweep.")]
     base = summaries[summaries["scenario"] == baseline]
     if base.empty:
         return pd.DataFrame(columns=["scenario", "outcome", "n", "mean", "ci_low", "ci_high"])
     df = summaries.assign(label=_label_frame(summaries))
-    keys = ["replication"] + sweep_cols
+    keys = ["seed"] + sweep_cols
     rows = []
     for label, g in df[df["scenario"] != baseline].groupby("label", sort=False):
         merged = g.merge(base, on=keys, suffixes=("", "_base"))
