@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sim.scenario import Scenario, ScenarioError
-from sim.sensitivity import Uncertain, apply_point
+from sim.scenario import Scenario, ScenarioError, set_keys
+from sim.sensitivity import Uncertain, apply_point, typed_point
 from sim.validation import Target
 
 
@@ -48,27 +48,19 @@ class _Simulator:
         if days is not None:
             self.content["days"] = days
         self.keys = [p.key for p in params]
-        self.integer = [isinstance(_lookup(self.content, k), int) for k in self.keys]
         self.targets = targets
 
     def __call__(self, particle: dict) -> dict:
         from sim.model import ChannelModel
         from sim.validation import simulated
 
-        point = {k: (int(round(particle[f"p{i}"])) if is_int else float(particle[f"p{i}"]))
-                 for i, (k, is_int) in enumerate(zip(self.keys, self.integer))}
-        scenario = apply_point(Scenario.model_validate(self.content), point)
+        base = Scenario.model_validate(self.content)
+        point = typed_point(base, self.keys, [particle[f"p{i}"] for i in range(len(self.keys))])
+        scenario = apply_point(base, point)
         seed = int(np.random.randint(0, 2**31 - 1))  # pyabc seeds numpy in each worker
         summary = ChannelModel(scenario, seed).run().summary()
         row = pd.DataFrame([summary])
         return {t.name: float(simulated(row, t).iloc[0]) for t in self.targets}
-
-
-def _lookup(content: dict, key: str):
-    node = content
-    for part in key.split("."):
-        node = node[part]
-    return node
 
 
 class _Distance:
@@ -173,17 +165,12 @@ def run_calibration(out: str | Path, scenario: Scenario, scenario_path: str | Pa
 
 
 def _write_calibrated(out: Path, scenario: Scenario, scenario_path, summary: dict, targets_path) -> Path:
-    defaults = scenario.model_dump()
     data: dict = {"extends": os.path.relpath(Path(scenario_path).resolve(), out.resolve()),
                   "name": f"{scenario.name}_calibrated",
                   "description": f"{scenario.name} with the posterior medians of an ABC-SMC calibration "
                                  "(posterior.json beside this file)"}
-    for key, s in summary.items():
-        node, parts = data, key.split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        default = _lookup(defaults, key)
-        node[parts[-1]] = int(round(s["median"])) if isinstance(default, int) else round(float(s["median"]), 6)
+    medians = typed_point(scenario, list(summary), [s["median"] for s in summary.values()])
+    data = set_keys(data, {k: v if isinstance(v, int) else round(v, 6) for k, v in medians.items()})
     path = out / "calibrated.yaml"
     path.write_text("# Written by channel-sim calibrate: posterior medians (see posterior.json).\n"
                     + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))

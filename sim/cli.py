@@ -65,6 +65,12 @@ def _executor_options(parser: argparse.ArgumentParser) -> None:
                        help="Dask scheduler, e.g. tcp://host:8786 (default: $DASK_SCHEDULER_ADDRESS if set)")
 
 
+def _scenario_or_baseline(parser: argparse.ArgumentParser) -> None:
+    """An optional scenario argument that defaults to the shipped baseline."""
+    parser.add_argument("scenario", type=Path, nargs="?", default=Path("scenarios/baseline.yaml"),
+                        help="scenario YAML file (default: scenarios/baseline.yaml)")
+
+
 def _where(args) -> tuple[int, str | None]:
     """Workers and scheduler address from the options and the environment."""
     from sim.experiment import default_workers
@@ -108,8 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: scenarios/targets.yaml when it exists)")
 
     validate = sub.add_parser("validate", help="compare a scenario's replications with the reported rates")
-    validate.add_argument("scenario", type=Path, nargs="?", default=Path("scenarios/baseline.yaml"),
-                          help="scenario YAML file (default: scenarios/baseline.yaml)")
+    _scenario_or_baseline(validate)
     validate.add_argument("--replications", "-n", type=_positive, default=20, help="replications (default 20)")
     validate.add_argument("--days", type=_positive, help="days per run (default: the scenario's)")
     validate.add_argument("--targets", type=Path, help="targets file (default: targets.yaml beside the scenario)")
@@ -119,8 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--quiet", action="store_true", help="no progress bar")
 
     sens = sub.add_parser("sensitivity", help="Morris screening, then Sobol indices, of the uncertain parameters")
-    sens.add_argument("scenario", type=Path, nargs="?", default=Path("scenarios/baseline.yaml"),
-                      help="scenario YAML file (default: scenarios/baseline.yaml)")
+    _scenario_or_baseline(sens)
     sens.add_argument("--parameters", type=Path, help="uncertain parameters and ranges (default: the shipped list)")
     sens.add_argument("--outcomes", help="comma-separated summary keys (default: people_crossed, people_prevented, "
                       "taxi_boat_success_rate, launch_success_rate, mean_people_per_boat)")
@@ -135,8 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     sens.add_argument("--quiet", action="store_true", help="no progress bar")
 
     cal = sub.add_parser("calibrate", help="fit uncertain parameters to the reported rates (ABC-SMC, pyabc)")
-    cal.add_argument("scenario", type=Path, nargs="?", default=Path("scenarios/baseline.yaml"),
-                     help="scenario YAML file (default: scenarios/baseline.yaml)")
+    _scenario_or_baseline(cal)
     pick = cal.add_mutually_exclusive_group()
     pick.add_argument("--parameters", type=Path, help="parameters to fit and their prior ranges "
                       "(default: the shipped list, narrowed by --sensitivity)")

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sim.scenario import Scenario, ScenarioError, deep_merge, from_dict
+from sim.scenario import Scenario, ScenarioError, from_dict, set_keys
 from sim.store import (BatchLock, StoreError, discard_run, read_manifest, run_complete, run_hash,
                        write_manifest, write_run)
 
@@ -77,20 +77,10 @@ def replication_seeds(base_seed: int, n: int) -> list[int]:
     return [int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for c in children]  # 63 bits: int64 columns
 
 
-def _nested(key: str, value) -> dict:
-    out: dict = value
-    for part in reversed(key.split(".")):
-        out = {part: out}
-    return out
-
-
 def _runs_at(name: str, base: dict, point: dict, seeds: list[int], where: str) -> list[RunSpec]:
     """The replications of one scenario at one point (dotted keys set over ``base``), validated."""
-    merged = base
-    for k, v in point.items():
-        merged = deep_merge(merged, _nested(k, v))
     try:
-        content = from_dict(merged, name).to_dict()
+        content = from_dict(set_keys(base, point), name).to_dict()
     except ScenarioError as exc:
         raise ScenarioError(f"{where}: {exc}") from None
     return [RunSpec(name, content, point, i, seed, run_hash(content, seed)) for i, seed in enumerate(seeds)]

@@ -319,6 +319,29 @@ def deep_merge(base: dict, override: dict) -> dict:
     return out
 
 
+def set_keys(data: dict, point: dict) -> dict:
+    """A copy of scenario data with dotted keys set, e.g. ``{"surveillance.drones": 24}``."""
+    for key, value in point.items():
+        for part in reversed(key.split(".")):
+            value = {part: value}
+        data = deep_merge(data, value)
+    return data
+
+
+def get_key(data: dict, key: str):
+    """The value at a dotted key of scenario data.
+
+    Raises:
+        KeyError: there is no such key.
+    """
+    node = data
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise KeyError(key)
+        node = node[part]
+    return node
+
+
 def _read_yaml(path: Path, chain: tuple[Path, ...]) -> dict:
     """Read one file and the files it extends; ``chain`` holds the files that extend it."""
     real = path.resolve()

@@ -20,7 +20,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.experiment import plan_points, run_batch
-from sim.scenario import Scenario, ScenarioError, from_dict
+from sim.scenario import Scenario, ScenarioError, from_dict, get_key, set_keys
 from sim.store import load_results
 
 DEFAULT_OUTCOMES = ("people_crossed", "people_prevented", "taxi_boat_success_rate", "launch_success_rate",
@@ -68,11 +68,10 @@ def load_parameters(path: str | Path | None = None) -> list[Uncertain]:
         raise ScenarioError(f"{path}: {describe(exc)}") from None
     defaults = Scenario().model_dump()
     for i, p in enumerate(params):
-        node = defaults
-        for part in p.key.split("."):
-            if not isinstance(node, dict) or part not in node:
-                raise ScenarioError(f"{path}: parameters.{i}.key: {p.key!r} is not a scenario key")
-            node = node[part]
+        try:
+            node = get_key(defaults, p.key)
+        except KeyError:
+            raise ScenarioError(f"{path}: parameters.{i}.key: {p.key!r} is not a scenario key") from None
         if not isinstance(node, (int, float)) or isinstance(node, bool):
             raise ScenarioError(f"{path}: parameters.{i}.key: {p.key!r} is not a number")
         if not p.low < p.high:
@@ -91,18 +90,16 @@ def _problem(params: list[Uncertain]) -> dict:
     return {"num_vars": len(params), "names": [p.key for p in params], "bounds": [[p.low, p.high] for p in params]}
 
 
-def _points(params: list[Uncertain], X: np.ndarray, scenario: Scenario) -> list[dict]:
-    """Design rows as parameter points; integer parameters are rounded."""
+def typed_point(scenario: Scenario, keys: list[str], values) -> dict:
+    """Parameter values as a point of dotted keys; integer parameters are rounded."""
     defaults = scenario.model_dump()
+    return {k: int(round(v)) if isinstance(get_key(defaults, k), int) else float(v) for k, v in zip(keys, values)}
 
-    def is_int(key):
-        node = defaults
-        for part in key.split("."):
-            node = node[part]
-        return isinstance(node, int)
 
-    ints = [is_int(p.key) for p in params]
-    return [{p.key: (int(round(v)) if i else float(v)) for p, v, i in zip(params, row, ints)} for row in X]
+def _points(params: list[Uncertain], X: np.ndarray, scenario: Scenario) -> list[dict]:
+    """Design rows as parameter points."""
+    keys = [p.key for p in params]
+    return [typed_point(scenario, keys, row) for row in X]
 
 
 def _outputs(folder: Path, plan, outcomes: list[str]) -> np.ndarray:
@@ -239,12 +236,7 @@ def _fig_sobol(sobol: pd.DataFrame, path: Path) -> Path:
 
 def apply_point(scenario: Scenario, point: dict, name: str | None = None) -> Scenario:
     """A copy of ``scenario`` with dotted keys set (validated)."""
-    from sim.experiment import _nested
-    from sim.scenario import deep_merge
-
-    data = scenario.model_dump()
-    for k, v in point.items():
-        data = deep_merge(data, _nested(k, v))
+    data = set_keys(scenario.model_dump(), point)
     if name:
         data["name"] = name
     return from_dict(data, name or scenario.name)
