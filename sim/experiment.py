@@ -16,17 +16,16 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import os
-import platform
 import time
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
 
+from sim.rundir import code_provenance
 from sim.scenario import Scenario, ScenarioError, from_dict, set_keys
 from sim.store import (BatchLock, StoreError, discard_run, read_manifest, run_complete, run_hash,
                        write_manifest, write_run)
@@ -149,13 +148,6 @@ def plan_points(scenario: Scenario, points: list[dict], replications: int = 1, d
     return BatchPlan(definition, runs, contents)
 
 
-def _provenance() -> dict:
-    from sim.rundir import git_commit, package_version
-
-    return {"package_version": package_version(), "git_commit": git_commit(),
-            "python": platform.python_version(), "mesa": metadata.version("mesa")}
-
-
 def execute_run(spec: RunSpec, runs_dir: str, provenance: dict) -> str:
     """Run one model and write its tables to the store (in whichever process runs it).
 
@@ -258,7 +250,7 @@ def run_batch(folder: str | Path, plan: BatchPlan, *, workers: int = 1, schedule
         if entry is None:
             entry = {"definition": plan.definition, "started": now, "runs": len(plan.runs)}
             batches.append(entry)
-        entry.update({"resumed" if "finished" in entry else "last_started": now, **_provenance()})
+        entry.update({"resumed" if "finished" in entry else "last_started": now, **code_provenance()})
         entry.pop("finished", None)
         manifest["batches"] = batches
         for name, content in plan.scenarios.items():
@@ -286,7 +278,7 @@ def _run_all(todo: list[RunSpec], runs_dir: Path, workers: int, scheduler: str |
 
     if not todo:
         return
-    prov = _provenance()
+    prov = code_provenance()
     bar = tqdm(total=total, initial=done_before, unit="run", desc="runs", disable=not progress, dynamic_ncols=True)
     executor, shutdown, slots = _executor(workers, scheduler)
     try:

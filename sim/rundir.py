@@ -51,13 +51,16 @@ def git_commit() -> str:
     return out.stdout.strip() if out.returncode == 0 else "unknown"
 
 
+def code_provenance() -> dict:
+    """Which code ran: package version, git commit, Python and Mesa versions."""
+    return {"package_version": package_version(), "git_commit": git_commit(),
+            "python": platform.python_version(), "mesa": metadata.version("mesa")}
+
+
 def provenance(scenario, seed: int, started: str, finished: str) -> dict:
     """What is needed to reproduce a run."""
     return {
-        "package_version": package_version(),
-        "git_commit": git_commit(),
-        "python": platform.python_version(),
-        "mesa": metadata.version("mesa"),
+        **code_provenance(),
         "scenario": scenario.name,
         "scenario_hash": scenario.content_hash(),
         "seed": int(seed),
