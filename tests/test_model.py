@@ -186,3 +186,39 @@ def test_conservation_holds_with_interventions_at_sea(name):
         # Only empty taxi boats: the crew of one or two.
         assert (boats.loc[hit, "kind"] == "taxi").all()
         assert (boats.loc[hit, "lives_at_risk"] <= 2).all()
+
+
+def test_strip_grid_is_mesas_grid_with_the_same_connections():
+    import random
+
+    from mesa.discrete_space import OrthogonalVonNeumannGrid
+
+    from sim.geography import build_grid
+
+    coast = load_coast()
+    ours = build_grid(coast, random.Random(1))
+    mesa = OrthogonalVonNeumannGrid((coast.n_cols, coast.n_rows), torus=False, random=random.Random(1))
+    assert isinstance(ours, OrthogonalVonNeumannGrid)
+    assert ours._cells.keys() == mesa._cells.keys()
+    for coord, cell in mesa._cells.items():
+        got = ours._cells[coord].connections
+        assert list(got) == list(cell.connections)  # same neighbours, in the same order
+        assert [c.coordinate for c in got.values()] == [c.coordinate for c in cell.connections.values()]
+    assert {c.coordinate for c in ours[(0, 0)].neighborhood} == {(1, 0), (0, 1)}
+
+
+def test_models_leave_nothing_behind_when_collected():
+    import gc
+
+    scenario = Scenario(name="t", days=20)
+
+    def grid_classes():
+        gc.collect()
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if isinstance(o, type) and o.__name__ == "GridCell")
+
+    ChannelModel(scenario, 0).run()
+    before = grid_classes()
+    for seed in range(5):
+        ChannelModel(scenario, seed).run()
+    assert grid_classes() <= before  # a process running many models does not keep their grids' classes
