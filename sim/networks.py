@@ -200,7 +200,7 @@ class SmugglingNetwork(Agent):
             if kind is None:
                 break
             mean = load_mean * (p.taxi_load_factor if kind is BoatKind.TAXI else 1.0)
-            want = int(np.clip(round(rng.normal(mean, p.people_per_boat_sd)), p.people_per_boat_min, p.people_per_boat_max))
+            want = min(max(round(rng.normal(mean, p.people_per_boat_sd)), p.people_per_boat_min), p.people_per_boat_max)
             want = min(want, int(budget))
             if want < p.people_per_boat_min:
                 break
@@ -223,7 +223,11 @@ class SmugglingNetwork(Agent):
         idx, distance = self._choice[kind]
         score = -self.params.site_risk_aversion * self.site_risk[idx] - distance / self.params.distance_scale_km
         w = np.exp(score - score.max())
-        return int(rng.choice(len(idx), p=w / w.sum()))
+        # What rng.choice(len(idx), p=w / w.sum()) does, step for step (the same
+        # numbers and the same one uniform draw), without its checks of p.
+        cdf = (w / w.sum()).cumsum()
+        cdf /= cdf[-1]
+        return int(cdf.searchsorted(rng.random(), side="right"))
 
     def _commit(self, kind: BoatKind, people: int, dusk: float, dawn: float, window) -> None:
         rng = self.model.rng
