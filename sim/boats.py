@@ -28,6 +28,7 @@ from enum import Enum, auto
 import numpy as np
 from mesa.discrete_space import CellAgent
 
+from sim.draws import uniform
 from sim.geography import Site, Waterway
 from sim.migrants import GroupState, MigrantGroup
 from sim.outcomes import BoatKind, Outcome
@@ -69,11 +70,11 @@ def plan_night(rng: np.random.Generator, ops, dusk: float, dawn: float, run_hour
         kind: beach or taxi.
         window: a coordinated launch window (model times) shared with other networks, or None.
     """
-    hide_h = rng.uniform(ops.hide_hours_min, ops.hide_hours_max)
+    hide_h = uniform(rng, ops.hide_hours_min, ops.hide_hours_max)
     if kind is BoatKind.BEACH:
-        exposed_h = rng.uniform(ops.assembly_min_min, ops.assembly_min_max) / 60.0
+        exposed_h = uniform(rng, ops.assembly_min_min, ops.assembly_min_max) / 60.0
     else:
-        exposed_h = rng.uniform(ops.wade_min_min, ops.wade_min_max) / 60.0
+        exposed_h = uniform(rng, ops.wade_min_min, ops.wade_min_max) / 60.0
     earliest = dusk + (ops.earliest_start_h + hide_h + exposed_h) / 24.0
     latest = dawn - ops.last_launch_before_dawn_h / 24.0
     if earliest > latest:  # short summer night: less time in hiding
@@ -82,7 +83,7 @@ def plan_night(rng: np.random.Generator, ops, dusk: float, dawn: float, run_hour
     lo, hi = earliest, max(earliest, latest)
     if window is not None and max(lo, window[0]) <= min(hi, window[1]):
         lo, hi = max(lo, window[0]), min(hi, window[1])
-    launch = rng.uniform(lo, hi)
+    launch = uniform(rng, lo, hi)
     exposed = launch - exposed_h / 24.0
     hide = exposed - hide_h / 24.0
     put_in = launch - run_hours / 24.0 if kind is BoatKind.TAXI else exposed
@@ -261,7 +262,7 @@ class Boat(CellAgent):
         aboard = self.group.people - self.intervention_deaths if loaded else self.crew
         # Loaded boats are met somewhere in their first 300 m (seed 004: the UK's 300 m); empty taxi
         # boats in the shallows 50-200 m out (an assumption).
-        metres_out = rng.uniform(0.0, 300.0) if loaded else rng.uniform(50.0, 200.0)
+        metres_out = uniform(rng, 0.0, 300.0) if loaded else uniform(rng, 50.0, 200.0)
         result = self.model.maritime.intervene(rng, aboard, self.wave, metres_out)
         self.sea_intervention = 1
         self.measure = result.measure

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from mesa import DataCollector, Model
 
+from sim.draws import uniform
 from sim.geography import Coast, Sectors, build_grid, load_coast
 from sim.maritime import MaritimeCommand
 from sim.migrants import Camp, seasonal_inflow
@@ -81,6 +82,7 @@ class ChannelModel(Model):
             for km in n.home_km
         ]
         self._records: list[tuple] = []
+        self._boats_cache: tuple[int, pd.DataFrame] | None = None
         self.counters = {"people_returned": 0}
         self._returned_today = 0
         self._crossed_total = 0
@@ -178,7 +180,7 @@ class ChannelModel(Model):
         last = dawn - (ops.last_launch_before_dawn_h + n.surge_window_h) / 24.0
         if last <= first:
             return None
-        start = self.rng.uniform(first, last)
+        start = uniform(self.rng, first, last)
         return (start, start + n.surge_window_h / 24.0)
 
     def hear(self, boat, outcome: Outcome) -> None:
@@ -224,6 +226,12 @@ class ChannelModel(Model):
 
     def boats_frame(self) -> pd.DataFrame:
         """One row per boat attempt (columns ``sim.outcomes.BOAT_COLUMNS``), by boat id."""
+        return self._boats().copy()
+
+    def _boats(self) -> pd.DataFrame:
+        """The boats table, built once for the records so far (the daily table and the summary share it)."""
+        if self._boats_cache is not None and self._boats_cache[0] == len(self._records):
+            return self._boats_cache[1]
         df = pd.DataFrame(self._records, columns=list(BOAT_COLUMNS))
         df = df.astype({"boat_id": "int64", "day": "int64", "network": "int64", "launch_km": "float64",
                         "people": "int64", "deaths": "int64", "rescued": "int64", "detected": "bool",
@@ -231,14 +239,16 @@ class ChannelModel(Model):
                         "wave_m": "float64", "launch_hour": "float64", "deaths_intervention": "int64",
                         "deaths_crossing": "int64", "injuries_intervention": "int64"})
         df["date"] = pd.to_datetime(df["date"])
-        return df.sort_values("boat_id").reset_index(drop=True)
+        df = df.sort_values("boat_id").reset_index(drop=True)
+        self._boats_cache = (len(self._records), df)
+        return df
 
     def daily_frame(self) -> pd.DataFrame:
         """One row per day: date, sea state, people waiting at noon, boats in stock, and the day's counts."""
         state = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
         state.insert(0, "date", pd.to_datetime(self.dates[: len(state)]))
         state.insert(0, "day", np.arange(len(state)))
-        boats = self.boats_frame()
+        boats = self._boats()
         counts = pd.DataFrame({"day": boats["day"], "boats_attempted": 1})
         for o in Outcome:
             counts[f"boats_{o.value}"] = (boats["outcome"] == o.value).astype(int)
@@ -256,7 +266,7 @@ class ChannelModel(Model):
         counters = dict(self.counters)
         counters["boats_seized_from_vans"] = sum(n.seized_from_vans for n in self.networks)
         counters["boats_seized_in_raids"] = sum(n.seized_in_raids for n in self.networks)
-        return summarise(self.boats_frame(), days=self.params.days, seed=self.seed, scenario=self.params.name,
+        return summarise(self._boats(), days=self.params.days, seed=self.seed, scenario=self.params.name,
                          counters=counters)
 
 

@@ -94,12 +94,14 @@ class SmugglingNetwork(Agent):
             w = min(open_ways, key=lambda w: abs(w.km - s.km))
             if abs(w.km - s.km) <= max_run:
                 self.taxi_options.append((s, w))
-        # Arrays for the nightly choice, computed once per set of options.
+        # Arrays for the nightly choice, computed once per set of options: site indices and
+        # the distance term of the score.
+        scale = p.distance_scale_km
         self._choice = {
             BoatKind.BEACH: (np.array([s.index for s in self.beach_sites], dtype=int),
-                             np.array([abs(s.km - self.home_km) for s in self.beach_sites])),
+                             np.array([abs(s.km - self.home_km) for s in self.beach_sites]) / scale),
             BoatKind.TAXI: (np.array([s.index for s, _ in self.taxi_options], dtype=int),
-                            np.array([abs(s.km - self.home_km) for s, _ in self.taxi_options])),
+                            np.array([abs(s.km - self.home_km) for s, _ in self.taxi_options]) / scale),
         }
 
     # -- each day ---------------------------------------------------------------------
@@ -220,8 +222,8 @@ class SmugglingNetwork(Agent):
 
     def _pick(self, rng, kind: BoatKind) -> int:
         """Index into the options of ``kind``: risky and distant beaches are less likely."""
-        idx, distance = self._choice[kind]
-        score = -self.params.site_risk_aversion * self.site_risk[idx] - distance / self.params.distance_scale_km
+        idx, distance_term = self._choice[kind]
+        score = -self.params.site_risk_aversion * self.site_risk[idx] - distance_term
         w = np.exp(score - score.max())
         # What rng.choice(len(idx), p=w / w.sum()) does, step for step (the same
         # numbers and the same one uniform draw), without its checks of p.
