@@ -128,6 +128,7 @@ class Boat(CellAgent):
         self.intervention_injuries = 0
         self.injuries = 0
         self._events = []
+        self._transitions: list[tuple[float, int, object]] = []
         coast = model.coast
         if waterway is not None:
             self.cell = model.grid[(waterway.col, coast.n_rows - 1)]
@@ -138,15 +139,28 @@ class Boat(CellAgent):
     def _at(self, when: float, handler) -> None:
         self._events.append(self.model.schedule_event(handler, at=when))
 
+    def _catch_up(self) -> None:
+        """Make the timeline's moves (hide, leave cover, put in) that are due by now.
+
+        Nothing outside a boat reads where its group stands, so these moves need
+        no events of their own: every handler of the boat makes the due ones first,
+        in time order (at equal times in the order they would have been scheduled),
+        which is what events at those times would have done, for half the events.
+        """
+        now = self.model.time
+        steps = self._transitions
+        while steps and steps[0][0] <= now:
+            steps.pop(0)[2]()
+
     def start(self) -> None:
         """Schedule the night's events (called once, by the network)."""
         rng = self.model.rng
         sv = self.model.surveillance
         p = self.plan
-        self._at(p.hide, self._on_hide)
-        self._at(p.exposed, self._on_exposed)
+        moves = [(p.hide, 0, self._hide), (p.exposed, 1, self._leave_cover)]
         if self.kind is BoatKind.TAXI:
-            self._at(p.put_in, self._on_put_in)
+            moves.append((p.put_in, 2, self._put_in))
+        self._transitions = sorted(moves, key=lambda m: m[:2])
         self._at(p.launch, self._on_launch)
         i = self.site.index
         self._station_warning(rng)
@@ -169,6 +183,7 @@ class Boat(CellAgent):
             self._at(max(self.model.time, self.plan.hide - st.warning_hours / 24.0), self._on_station_warning)
 
     def _on_station_warning(self) -> None:
+        self._catch_up()
         now = self.model.time
         self.detected = True
         self.alerted_at = now if self.alerted_at is None else self.alerted_at
@@ -184,22 +199,25 @@ class Boat(CellAgent):
         for ev in self._events:
             ev.cancel()
         self._events.clear()
+        self._transitions.clear()
 
-    # -- events -----------------------------------------------------------------------
-    def _on_hide(self) -> None:
+    # -- moves of the timeline (made by _catch_up) --------------------------------------
+    def _hide(self) -> None:
         self.group.hide(self.model.grid[(self.site.col, self.site.hide_row)])
 
-    def _on_exposed(self) -> None:
+    def _leave_cover(self) -> None:
         self.group.go_to_beach(self.model.grid[(self.site.col, self.model.coast.shore_row)])
         if self.kind is BoatKind.BEACH:
             self.state = BoatState.ASSEMBLING
             self.cell = self.group.cell
 
-    def _on_put_in(self) -> None:
+    def _put_in(self) -> None:
         self.state = BoatState.ON_WATERWAY
         self.cell = self.model.grid[(self.waterway.col, self.model.coast.shore_row - 1)]
 
+    # -- events -----------------------------------------------------------------------
     def _on_detected(self) -> None:
+        self._catch_up()
         now = self.model.time
         self.detected = True
         self.alerted_at = now
@@ -214,6 +232,7 @@ class Boat(CellAgent):
             self._try_sea_intervention(now, self.site.km, self.plan.launch, loaded=False)
 
     def _on_patrol_arrives(self) -> None:
+        self._catch_up()
         unit = self._patrol
         unit.engage(self.group.cell)
         rng = self.model.rng
@@ -229,6 +248,7 @@ class Boat(CellAgent):
             self._end(Outcome.PREVENTED_ON_LAND)
 
     def _on_taxi_sighted(self) -> None:
+        self._catch_up()
         if self.state is BoatState.ON_WATERWAY:
             self.detected = True
             if self.alerted_at is None:
@@ -255,6 +275,7 @@ class Boat(CellAgent):
         return True
 
     def _on_intervention_before_pickup(self) -> None:
+        self._catch_up()
         self._intervene(loaded=False)
 
     def _intervene(self, loaded: bool) -> None:
@@ -273,6 +294,7 @@ class Boat(CellAgent):
             self._end(Outcome.INTERCEPTED_AT_SEA)
 
     def _on_launch(self) -> None:
+        self._catch_up()
         if self.state in (BoatState.PREVENTED, BoatState.INTERCEPTED):
             return
         self.group.board()
