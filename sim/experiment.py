@@ -176,6 +176,7 @@ def execute_run(spec: RunSpec, runs_dir: str, provenance: dict) -> str:
            "started": started, "seconds": round(seconds, 4)}
     row["seed"] = spec.seed
     write_run(Path(runs_dir), spec.key, tag(model.boats_frame()), tag(model.daily_frame()), pd.DataFrame([row]))
+    model.close()  # its grid serves the next run in this process
     return spec.key
 
 
@@ -193,10 +194,29 @@ def _executor(workers: int, scheduler: str | None):
         return client.get_executor(), client.close, sum(client.nthreads().values()) or 1
     if workers <= 1:
         return None, lambda: None, 1
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context())
+    return pool, pool.shutdown, workers
+
+
+# Modules a worker needs, imported once by the fork server rather than by every worker.
+_PRELOAD = ["sim.experiment", "sim.model", "sim.store", "pandas", "pyarrow.parquet"]
+
+
+def _worker_context():
+    """How local workers start: forked from a server that has the model imported, where there is one.
+
+    A spawned worker imports Mesa, pandas and the model afresh, a second or
+    two each; workers forked from a single-threaded server that imported them
+    once start at once. Where there is no fork server (Windows, macOS
+    defaults), workers are spawned.
+    """
     import multiprocessing
 
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-    return pool, pool.shutdown, workers
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(_PRELOAD)
+    return ctx
 
 
 @dataclass

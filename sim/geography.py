@@ -322,6 +322,13 @@ def build_grid(coast: Coast, random):
     """
     from mesa.discrete_space import PropertyLayer
 
+    for i, (spare_coast, grid) in enumerate(_SPARE_GRIDS):
+        if spare_coast is coast:
+            del _SPARE_GRIDS[i]
+            grid.random = random
+            for cell in grid._celllist:
+                cell.random = random
+            return grid
     was_enabled = gc.isenabled()
     gc.disable()  # building makes 14,400 cells and no garbage: nothing for the collector to find
     try:
@@ -332,6 +339,21 @@ def build_grid(coast: Coast, random):
         if was_enabled:
             gc.enable()
     return grid
+
+
+# Grids handed back by finished models, empty, for the next model of the same coast in this process.
+_SPARE_GRIDS: list = []
+
+
+def hand_back_grid(coast: Coast, grid) -> None:
+    """Keep an emptied grid for the next model built on ``coast`` in this process.
+
+    The caller guarantees that no agent is left on the grid and that nothing
+    will use it again (see ``ChannelModel.close``). One spare is kept.
+    """
+    if not grid.empty.data.all():
+        raise ValueError("a grid handed back must be empty")
+    _SPARE_GRIDS[:] = [(coast, grid)]
 
 
 @functools.cache

@@ -20,7 +20,7 @@ import pandas as pd
 from mesa import DataCollector, Model
 
 from sim.draws import uniform
-from sim.geography import Coast, Sectors, build_grid, load_coast
+from sim.geography import Coast, Sectors, build_grid, hand_back_grid, load_coast
 from sim.maritime import MaritimeCommand
 from sim.migrants import Camp, seasonal_inflow
 from sim.networks import SmugglingNetwork
@@ -211,6 +211,21 @@ class ChannelModel(Model):
         self.run_for(self.params.days)
         self.run_until(self.time + 0.999)
         return self
+
+    def close(self) -> None:
+        """Remove the agents and hand the grid to the next model built in this process.
+
+        For processes that run one model after another (a batch's workers):
+        building the grid is a sizeable part of a short run. The results
+        (``boats_frame``, ``daily_frame``, ``summary``) stay readable; the
+        model cannot be run further and its ``grid`` is None.
+        """
+        if self.grid is None:
+            return
+        for agent in list(self.agents):
+            agent.remove()
+        hand_back_grid(self.coast, self.grid)
+        self.grid = None
 
     # -- results --------------------------------------------------------------------------
     def record_boat(self, boat, outcome: Outcome, people: int, deaths: int, rescued: int, crossing_deaths: int) -> None:

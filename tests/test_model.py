@@ -222,3 +222,20 @@ def test_models_leave_nothing_behind_when_collected():
     for seed in range(5):
         ChannelModel(scenario, seed).run()
     assert grid_classes() <= before  # a process running many models does not keep their grids' classes
+
+
+def test_a_model_on_a_handed_back_grid_gives_the_same_results():
+    scenario = Scenario(name="t", days=60)
+    fresh = ChannelModel(scenario, 5).run()
+    first = ChannelModel(scenario, 4).run()
+    grid = first.grid
+    expected = first.summary()
+    first.close()
+    assert first.grid is None and first.summary() == expected  # results stay readable
+    reused = ChannelModel(scenario, 5)
+    assert reused.grid is grid  # the grid was taken over...
+    on_grid = sum(len(cell.agents) for cell in grid.all_cells)
+    assert on_grid == sum(1 for a in reused.agents if getattr(a, "cell", None) is not None)  # ...with only its agents
+    reused.run()
+    pd.testing.assert_frame_equal(reused.boats_frame(), fresh.boats_frame())
+    assert reused.summary() == fresh.summary()
