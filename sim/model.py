@@ -30,6 +30,14 @@ from sim.scenario import Scenario
 from sim.surveillance import Surveillance
 from sim.weather import day_of_year, night_hours, sea_states
 
+# Types of the boats table's number and flag columns (the rest are text, and the date).
+_BOAT_DTYPES = {"boat_id": "int64", "day": "int64", "network": "int64", "launch_km": "float64",
+                "people": "int64", "deaths": "int64", "rescued": "int64", "detected": "bool",
+                "sea_intervention": "int64", "lives_at_risk": "int64", "officer_injuries": "int64",
+                "wave_m": "float64", "launch_hour": "float64", "deaths_intervention": "int64",
+                "deaths_crossing": "int64", "injuries_intervention": "int64"}
+
+
 class ChannelModel(Model):
     """Small-boat operations on the French coast for a number of days.
 
@@ -247,14 +255,18 @@ class ChannelModel(Model):
         """The boats table, built once for the records so far (the daily table and the summary share it)."""
         if self._boats_cache is not None and self._boats_cache[0] == len(self._records):
             return self._boats_cache[1]
-        df = pd.DataFrame(self._records, columns=list(BOAT_COLUMNS))
-        df = df.astype({"boat_id": "int64", "day": "int64", "network": "int64", "launch_km": "float64",
-                        "people": "int64", "deaths": "int64", "rescued": "int64", "detected": "bool",
-                        "sea_intervention": "int64", "lives_at_risk": "int64", "officer_injuries": "int64",
-                        "wave_m": "float64", "launch_hour": "float64", "deaths_intervention": "int64",
-                        "deaths_crossing": "int64", "injuries_intervention": "int64"})
-        df["date"] = pd.to_datetime(df["date"])
-        df = df.sort_values("boat_id").reset_index(drop=True)
+        if not self._records:
+            df = pd.DataFrame({name: pd.Series(dtype=_BOAT_DTYPES.get(name, object)) for name in BOAT_COLUMNS})
+            df["date"] = pd.to_datetime(df["date"])
+        else:
+            columns = dict(zip(BOAT_COLUMNS, zip(*self._records)))
+            order = np.argsort(np.array(columns["boat_id"], dtype="int64"))
+            df = pd.DataFrame({
+                name: (np.array(values, dtype=_BOAT_DTYPES[name]) if name in _BOAT_DTYPES
+                       else np.array(values, dtype="datetime64[s]") if name == "date"
+                       else list(values))
+                for name, values in columns.items()
+            }).take(order).reset_index(drop=True)
         self._boats_cache = (len(self._records), df)
         return df
 
@@ -264,17 +276,21 @@ class ChannelModel(Model):
         state.insert(0, "date", pd.to_datetime(self.dates[: len(state)]))
         state.insert(0, "day", np.arange(len(state)))
         boats = self._boats()
-        counts = pd.DataFrame({"day": boats["day"], "boats_attempted": 1})
+        day = boats["day"].to_numpy()
+        outcome = boats["outcome"].to_numpy()
+        people = boats["people"].to_numpy()
+        deaths = boats["deaths"].to_numpy()
+
+        def per_day(weights=None) -> np.ndarray:
+            return np.bincount(day, weights, minlength=len(state))[: len(state)].astype("int64")
+
+        state["boats_attempted"] = per_day()
         for o in Outcome:
-            counts[f"boats_{o.value}"] = (boats["outcome"] == o.value).astype(int)
-        counts["people_attempted"] = boats["people"]
-        counts["people_crossed"] = np.where(boats["outcome"] == Outcome.CROSSED.value, boats["people"] - boats["deaths"], 0)
-        counts["deaths"] = boats["deaths"]
-        per_day = counts.groupby("day").sum()
-        daily = state.merge(per_day, left_on="day", right_index=True, how="left")
-        cols = per_day.columns
-        daily[cols] = daily[cols].fillna(0).astype("int64")
-        return daily
+            state[f"boats_{o.value}"] = per_day(outcome == o.value)
+        state["people_attempted"] = per_day(people)
+        state["people_crossed"] = per_day(np.where(outcome == Outcome.CROSSED.value, people - deaths, 0))
+        state["deaths"] = per_day(deaths)
+        return state
 
     def summary(self) -> dict:
         """The run's summary (keys ``sim.outcomes.SUMMARY_KEYS``)."""
