@@ -18,6 +18,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 from mesa import DataCollector, Model
+from mesa.time import Event, Priority
 
 from sim.draws import uniform
 from sim.geography import Coast, Sectors, build_grid, hand_back_grid, load_coast
@@ -214,6 +215,23 @@ class ChannelModel(Model):
         self.gendarmerie.post(self.sectors)
         self.surveillance.deploy(self.sectors, self.gendarmerie.units_per_sector)
 
+    def schedule_event(self, function, *, at: float | None = None, after: float | None = None,
+                       priority: Priority = Priority.DEFAULT) -> Event:
+        """Mesa's ``Model.schedule_event``, making the callback's weak reference once instead of twice.
+
+        Scheduling is a tenth of a run's time; Mesa's version makes a weak
+        reference to check the callback and the ``Event`` makes another. Same
+        checks, same event, same order.
+        """
+        if (at is None) == (after is None):
+            raise ValueError("Specify exactly one of 'at' or 'after'")
+        time = at if at is not None else self.time + after
+        if time < self.time:
+            raise ValueError(f"Cannot schedule event in the past. Scheduled time is {time}, but current time is {self.time}")
+        event = Event(time, function, priority=priority)
+        self._event_list.add_event(event)
+        return event
+
     def run(self) -> ChannelModel:
         """Run every day of the scenario, including the last night."""
         self.run_for(self.params.days)
@@ -230,8 +248,7 @@ class ChannelModel(Model):
         """
         if self.grid is None:
             return
-        for agent in list(self.agents):
-            agent.remove()
+        self.remove_all_agents()
         hand_back_grid(self.coast, self.grid)
         self.grid = None
 

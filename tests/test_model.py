@@ -239,3 +239,28 @@ def test_a_model_on_a_handed_back_grid_gives_the_same_results():
     reused.run()
     pd.testing.assert_frame_equal(reused.boats_frame(), fresh.boats_frame())
     assert reused.summary() == fresh.summary()
+
+
+def test_scheduled_events_run_in_time_order_and_can_be_cancelled():
+    model = ChannelModel(Scenario(name="t", days=5), 0)
+    seen = []
+
+    class Probe:
+        def __init__(self, label):
+            self.label = label
+
+        def fire(self):
+            seen.append((self.label, model.time))
+
+    probes = [Probe(label) for label in "abcd"]
+    model.schedule_event(probes[0].fire, at=2.5)
+    model.schedule_event(probes[1].fire, after=0.25)
+    cancelled = model.schedule_event(probes[2].fire, at=1.5)
+    model.schedule_event(probes[3].fire, at=2.5)  # same time as "a": after it
+    cancelled.cancel()
+    with pytest.raises(ValueError):
+        model.schedule_event(probes[0].fire, at=-1.0)
+    with pytest.raises(ValueError):
+        model.schedule_event(probes[0].fire, at=1.0, after=1.0)
+    model.run_until(3.0)
+    assert seen == [("b", 0.25), ("a", 2.5), ("d", 2.5)]
