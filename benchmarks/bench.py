@@ -7,14 +7,20 @@ run, covering building the model and running it, not interpreter start or
 imports. Single-run timings are taken on one core (the process is pinned to
 one CPU). It measures:
 
-* seconds per simulated year of the baseline and of the most expensive
-  shipped scenario;
+* seconds per simulated year of every shipped scenario (wall clock, and CPU
+  time, which a busy machine disturbs less);
 * how the cost grows with the number of days (1, 2, 5 years), with personnel
   and drones (x0.5, x1, x2) and with the inflow of migrants (x1, x2, x4): the
   exponent of each growth (slope of log time against log size);
-* peak memory (resident set) of one run, and of the batch process for batches
-  of 50 and ``--batch-runs`` runs (the batch's memory should not grow with runs);
-* batch throughput on 1 and 2 workers, and the parallel efficiency.
+* peak memory (resident set) of one run, and of the batch (its process and
+  workers) for batches of 10 and ``--batch-runs`` runs (it should not grow with runs);
+* batch throughput on 1 and 2 workers, and the parallel efficiency;
+* the time of the policy batch of the targets: 8 scenarios x 100 replications
+  x 1 year on 2 workers;
+
+and checks each against the targets (at most 0.5 s per baseline year, growth
+exponents at most 1.1, efficiency at least 85 %, the policy batch under 4
+minutes, batch memory flat).
 
 It writes ``benchmarks/results.json`` and prints a table.
 """
@@ -44,18 +50,24 @@ def _scenario(name: str, **overrides):
     return s.with_overrides(**overrides) if overrides else s
 
 
-def time_run(scenario, seed: int) -> float:
-    """Seconds to build and run one model."""
+def time_run(scenario, seed: int) -> tuple[float, float]:
+    """Seconds (wall clock, and CPU time of this process) to build and run one model."""
     from sim.model import ChannelModel
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     ChannelModel(scenario, seed).run()
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+def median_times(scenario, repeats: int) -> tuple[float, float]:
+    """Median wall-clock and CPU seconds of ``repeats`` runs after a warm-up run."""
+    time_run(scenario, 10_000)  # warm-up
+    times = [time_run(scenario, seed) for seed in range(repeats)]
+    return statistics.median(t for t, _ in times), statistics.median(c for _, c in times)
 
 
 def median_time(scenario, repeats: int) -> float:
-    time_run(scenario, 10_000)  # warm-up
-    return statistics.median(time_run(scenario, seed) for seed in range(repeats))
+    return median_times(scenario, repeats)[0]
 
 
 def exponent(sizes: list[float], times: list[float]) -> float:
@@ -103,21 +115,71 @@ def peak_memory_one_run() -> float:
     return int(out.stdout.strip().splitlines()[-1]) / 1024.0
 
 
-def batch(runs: int, workers: int, days: int = 365) -> dict:
-    """Time and peak memory of the batch process (and its workers) for ``runs`` one-scenario runs."""
+# The policy batch of the performance target: the baseline and seven policy scenarios.
+POLICY_BATCH = ["baseline", "shallow_water_before_pickup", "shallow_water_300m", "drones_doubled",
+                "estuary_barrages", "train_station_intel", "uk_liaison", "combined_package"]
+
+
+def batch(runs: int, workers: int, days: int = 365, scenarios: list[str] | None = None) -> dict:
+    """Time and peak memory of a ``channel-sim batch`` (its process and workers), ``runs`` replications each."""
     exe = Path(sys.executable).parent / "channel-sim"
+    scenarios = scenarios or ["baseline"]
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [str(exe), "batch", str(ROOT / "scenarios" / "baseline.yaml"), "-n", str(runs), "--days", str(days),
-               "--workers", str(workers), "--out", str(Path(tmp) / "b"), "--quiet"]
-        # A wrapper process, so that the peak is this batch's alone (its process and its workers).
-        wrapper = ("import resource, subprocess, sys, time; t0 = time.perf_counter(); "
-                   "subprocess.run(sys.argv[1:], check=True); "
-                   "print(time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-        out = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True, check=True)
-        seconds, peak_kb = out.stdout.split()
-    seconds = float(seconds)
-    return {"runs": runs, "workers": workers, "days": days, "seconds": seconds,
-            "runs_per_second": runs / seconds, "peak_rss_mb": int(peak_kb) / 1024.0}
+        cmd = [str(exe), "batch", *(str(ROOT / "scenarios" / f"{s}.yaml") for s in scenarios), "-n", str(runs),
+               "--days", str(days), "--workers", str(workers), "--out", str(Path(tmp) / "b"), "--quiet"]
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd)
+        peak_mb = _watch_memory(proc)
+        seconds = time.perf_counter() - t0
+        if proc.returncode != 0:
+            raise RuntimeError(f"batch failed ({proc.returncode}): {' '.join(cmd)}")
+    total = runs * len(scenarios)
+    return {"scenarios": scenarios, "runs": total, "workers": workers, "days": days, "seconds": seconds,
+            "runs_per_second": total / seconds, "peak_memory_mb": peak_mb}
+
+
+def _watch_memory(proc: subprocess.Popen, every: float = 0.1) -> float:
+    """Peak memory (MB) of a process and all its descendants until it ends.
+
+    Sums the proportional set size (PSS: shared pages split between the
+    processes sharing them) of the process tree, sampled every ``every`` s,
+    so forked workers sharing their parent's pages are not counted twice.
+    Linux only (``/proc``); elsewhere returns NaN.
+    """
+    if not Path("/proc/self/smaps_rollup").exists():
+        proc.wait()
+        return float("nan")
+    peak = 0.0
+    while proc.poll() is None:
+        peak = max(peak, sum(_pss_kb(pid) for pid in _tree(proc.pid)) / 1024.0)
+        time.sleep(every)
+    return peak
+
+
+def _tree(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo += children.get(pid, [])
+    return out
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def main(argv=None) -> int:
@@ -133,29 +195,54 @@ def main(argv=None) -> int:
         "measured": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "repeats": repeats,
     }
-    # Throughput and memory first, on all cores; then pin to one core for the single-run timings.
+    # Batches first, on all cores; then pin to one core for the single-run timings.
     n_batch = 40 if args.quick else args.batch_runs
-    one = batch(20, 1)
-    two = batch(20, 2)
+    n_throughput = 20 if args.quick else 100
+    one = batch(n_throughput, 1)
+    two = batch(n_throughput, 2)
     results["throughput"] = {"one_worker": one, "two_workers": two,
                              "parallel_efficiency": two["runs_per_second"] / (2 * one["runs_per_second"])}
+    results["policy_batch"] = batch(10 if args.quick else 100, 2, scenarios=POLICY_BATCH)
     results["memory"] = {"batch_small": batch(10, 2), "batch_large": batch(n_batch, 2)}
     results["memory"]["one_run_peak_rss_mb"] = peak_memory_one_run()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    results["seconds_per_year"] = {name: median_time(_scenario(name), repeats)
-                                   for name in ("baseline", "shallow_water_300m", "combined_package")}
+    names = [p.stem for p in sorted((ROOT / "scenarios").glob("*.yaml")) if p.stem != "targets"]
+    per_year = {name: median_times(_scenario(name), repeats) for name in names}
+    results["seconds_per_year"] = {name: wall for name, (wall, _) in per_year.items()}
+    results["cpu_seconds_per_year"] = {name: cpu for name, (_, cpu) in per_year.items()}
     results["scaling"] = scaling(repeats, args.quick)
+    results["targets"] = targets(results, args.quick)
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     _print(results)
     return 0
 
 
+def targets(r: dict, quick: bool) -> dict:
+    """The performance targets, each with the measured value and whether it is met."""
+    sc = r["scaling"]
+    pb = r["policy_batch"]
+    mem = r["memory"]
+    out = {
+        "baseline seconds per year <= 0.5": (r["seconds_per_year"]["baseline"], r["seconds_per_year"]["baseline"] <= 0.5),
+        "growth exponent in days <= 1.1": (sc["days"]["exponent"], sc["days"]["exponent"] <= 1.1),
+        "growth exponent in boat attempts <= 1.1": (sc["inflow"]["exponent_in_boats"], sc["inflow"]["exponent_in_boats"] <= 1.1),
+        "parallel efficiency on 2 workers >= 0.85": (r["throughput"]["parallel_efficiency"],
+                                                     r["throughput"]["parallel_efficiency"] >= 0.85),
+        # Flat: the large batch peaks within 10 % of the small one.
+        "batch memory flat in runs (large / small <= 1.1)": (mem["batch_large"]["peak_memory_mb"] / mem["batch_small"]["peak_memory_mb"],
+                                                             mem["batch_large"]["peak_memory_mb"] <= 1.1 * mem["batch_small"]["peak_memory_mb"]),
+    }
+    if not quick:
+        out["8 scenarios x 100 replications x 1 year on 2 workers < 240 s"] = (pb["seconds"], pb["seconds"] < 240)
+    return {k: {"value": v, "met": bool(ok)} for k, (v, ok) in out.items()}
+
+
 def _print(r: dict) -> None:
     print(f"machine: {r['machine']['processor']}, {r['machine']['cpus']} cpus, Python {r['machine']['python']}")
-    print("seconds per simulated year (one core, median of %d):" % r["repeats"])
-    for name, t in r["seconds_per_year"].items():
-        print(f"  {name:28s} {t:7.3f}")
+    print("seconds per simulated year (one core, median of %d; wall clock and CPU):" % r["repeats"])
+    for name, t in sorted(r["seconds_per_year"].items(), key=lambda kv: -kv[1]):
+        print(f"  {name:28s} {t:7.3f} {r['cpu_seconds_per_year'][name]:7.3f}")
     print("growth exponents (slope of log time on log size):")
     sc = r["scaling"]
     print(f"  days {sc['days']['sizes']}: {sc['days']['exponent']:.2f}")
@@ -163,11 +250,17 @@ def _print(r: dict) -> None:
     print(f"  inflow x{sc['inflow']['sizes']}: {sc['inflow']['exponent']:.2f} "
           f"(in boat attempts {sc['inflow']['boats_attempted']}: {sc['inflow']['exponent_in_boats']:.2f})")
     th = r["throughput"]
-    print(f"batch throughput: 1 worker {th['one_worker']['runs_per_second']:.2f} runs/s, "
+    print(f"batch throughput ({th['one_worker']['runs']} runs): 1 worker {th['one_worker']['runs_per_second']:.2f} runs/s, "
           f"2 workers {th['two_workers']['runs_per_second']:.2f} runs/s, efficiency {th['parallel_efficiency']:.0%}")
+    pb = r["policy_batch"]
+    print(f"policy batch ({len(pb['scenarios'])} scenarios, {pb['runs']} one-year runs, 2 workers): {pb['seconds']:.0f} s")
     m = r["memory"]
     print(f"peak memory: one run {m['one_run_peak_rss_mb']:.0f} MB; batch of {m['batch_small']['runs']} runs "
-          f"{m['batch_small']['peak_rss_mb']:.0f} MB, of {m['batch_large']['runs']} runs {m['batch_large']['peak_rss_mb']:.0f} MB")
+          f"{m['batch_small']['peak_memory_mb']:.0f} MB, of {m['batch_large']['runs']} runs {m['batch_large']['peak_memory_mb']:.0f} MB"
+          " (process tree, PSS)")
+    print("targets:")
+    for name, t in r["targets"].items():
+        print(f"  {'met ' if t['met'] else 'MISS'} {name}: {t['value']:.3g}")
 
 
 if __name__ == "__main__":
