@@ -258,5 +258,6 @@ class SmugglingNetwork(Agent):
         """Update the risk of a beach and of a mode from one outcome (own: weight 1; heard: less)."""
         stopped = float(outcome in (Outcome.PREVENTED_ON_LAND, Outcome.INTERCEPTED_AT_SEA))
         rate = self.params.site_learning_rate * weight
-        self.site_risk[site] += rate * (stopped - self.site_risk[site])
+        risk = float(self.site_risk[site])  # a Python float: the same sum, without numpy's scalar overhead
+        self.site_risk[site] = risk + rate * (stopped - risk)
         self.mode_risk[kind] += rate * (stopped - self.mode_risk[kind])

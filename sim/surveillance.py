@@ -132,7 +132,7 @@ class Surveillance:
         elapsed = 0.0
         for i, (hours, rate) in enumerate(phases):
             if rate > 0 and hours > 0:
-                wait = rng.exponential(1.0 / rate)
+                wait = rng.exponential(1.0 / float(rate))  # numpy scalars take a slower path
                 if wait < hours:
                     return elapsed + wait, i
             elapsed += hours
