@@ -42,6 +42,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
+from fingerprint import shipped_scenarios  # noqa: E402 - beside this file
+
 
 def _scenario(name: str, **overrides):
     from sim.scenario import load_scenario
@@ -133,7 +135,11 @@ def batch(runs: int, workers: int, days: int = 365, scenarios: list[str] | None 
                "--days", str(days), "--workers", str(workers), "--out", str(Path(tmp) / "b"), "--quiet"]
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd)
-        peak_mb = _watch_memory(proc) if memory else (proc.wait(), float("nan"))[1]
+        if memory:
+            peak_mb = _watch_memory(proc)
+        else:
+            proc.wait()
+            peak_mb = float("nan")
         seconds = time.perf_counter() - t0
         if proc.returncode != 0:
             raise RuntimeError(f"batch failed ({proc.returncode}): {' '.join(cmd)}")
@@ -211,7 +217,7 @@ def main(argv=None) -> int:
     results["memory"]["one_run_peak_rss_mb"] = peak_memory_one_run()
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    names = [p.stem for p in sorted((ROOT / "scenarios").glob("*.yaml")) if p.stem != "targets"]
+    names = [p.stem for p in shipped_scenarios()]
     per_year = {name: median_times(_scenario(name), repeats) for name in names}
     results["seconds_per_year"] = {name: wall for name, (wall, _) in per_year.items()}
     results["cpu_seconds_per_year"] = {name: cpu for name, (_, cpu) in per_year.items()}

@@ -40,13 +40,16 @@ def fingerprint(scenario, seed: int) -> str:
     return h.hexdigest()[:16]
 
 
+def shipped_scenarios() -> list[Path]:
+    """The shipped scenario files (``scenarios/*.yaml`` but the validation targets), by name."""
+    return [p for p in sorted((ROOT / "scenarios").glob("*.yaml")) if p.name != "targets.yaml"]
+
+
 def all_fingerprints(seeds: list[int], days: int) -> dict:
     from sim.scenario import load_scenario
 
     out = {}
-    for path in sorted((ROOT / "scenarios").glob("*.yaml")):
-        if path.name == "targets.yaml":
-            continue
+    for path in shipped_scenarios():
         scenario = load_scenario(path).with_overrides(days=days)
         for seed in seeds:
             out[f"{scenario.name}/{seed}"] = fingerprint(scenario, seed)
