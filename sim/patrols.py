@@ -79,6 +79,7 @@ class Gendarmerie:
         self.units: list[PatrolUnit] = [PatrolUnit(model, model.grid[(0, road_row)], 0, 0.0, g.officers_per_unit)
                                         for _ in range(n_units)]
         self._free_at = np.zeros(len(self.units))
+        self._out: set[int] = set()  # units sent to a detection and not yet back on patrol
         self.post(sectors)
 
     def post(self, sectors: Sectors) -> None:
@@ -97,6 +98,7 @@ class Gendarmerie:
                 unit.cell = unit.post
         self.units_per_sector = per_sector
         self._post_km = np.array([u.post_km for u in self.units])
+        self._road_min: dict[int, np.ndarray] = {}  # site index -> minutes by road from each post
 
     def dispatch(self, now: float, site: Site, to_water: bool) -> tuple[PatrolUnit, float] | None:
         """Send the free unit that can reach ``site`` soonest.
@@ -123,7 +125,10 @@ class Gendarmerie:
         if self.model.policy.uk_liaison:  # information shared at once, resources better directed (seed 002)
             reaction *= self.model.params.liaison.reaction_factor
             travel_factor = self.model.params.liaison.approach_factor
-        minutes = reaction + travel_factor * (np.abs(self._post_km - site.km) / g.road_speed_kmh * 60.0 + last_leg)
+        road = self._road_min.get(site.index)
+        if road is None:
+            road = self._road_min[site.index] = np.abs(self._post_km - site.km) / g.road_speed_kmh * 60.0
+        minutes = reaction + travel_factor * (road + last_leg)
         minutes = np.where(free, minutes, np.inf)
         i = int(np.argmin(minutes))
         arrival = now + minutes[i] / 1440.0
@@ -131,10 +136,13 @@ class Gendarmerie:
         self._free_at[i] = busy_until
         unit = self.units[i]
         unit.respond(arrival, busy_until)
+        self._out.add(i)
         return unit, arrival
 
     def release_all(self, now: float) -> None:
-        """Units whose jobs are over go back on patrol (called each day)."""
-        for u in self.units:
-            if u.state is not PatrolState.ON_PATROL:
-                u.release(now)
+        """Units whose jobs are over go back on patrol (called each day), in the order of ``units``."""
+        for i in sorted(self._out):
+            unit = self.units[i]
+            unit.release(now)
+            if unit.state is PatrolState.ON_PATROL:
+                self._out.discard(i)
