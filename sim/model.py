@@ -24,7 +24,7 @@ from sim.draws import uniform
 from sim.geography import Coast, Sectors, build_grid, hand_back_grid, load_coast
 from sim.maritime import MaritimeCommand
 from sim.migrants import Camp, seasonal_inflow
-from sim.networks import SmugglingNetwork
+from sim.networks import Beliefs, SmugglingNetwork, stopped_value
 from sim.outcomes import BOAT_COLUMNS, Outcome, summarise
 from sim.patrols import Gendarmerie
 from sim.scenario import Scenario
@@ -86,9 +86,11 @@ class ChannelModel(Model):
         self.surveillance = Surveillance(self, self.coast, self.sectors, self.gendarmerie.units_per_sector)
         self.maritime = MaritimeCommand(self, self.coast, self.sectors)
         n = params.networks
+        self.beliefs = Beliefs(len(n.home_km), len(self.coast.sites))
         self.networks = [
-            SmugglingNetwork(self, km, self.camps[0] if km < n.camp_for_km_below else self.camps[1], self.coast)
-            for km in n.home_km
+            SmugglingNetwork(self, km, self.camps[0] if km < n.camp_for_km_below else self.camps[1], self.coast,
+                             self.beliefs, row)
+            for row, km in enumerate(n.home_km)
         ]
         self._records: list[tuple] = []
         self._boats_cache: tuple[int, pd.DataFrame] | None = None
@@ -122,6 +124,7 @@ class ChannelModel(Model):
         self._waiting_at_noon = sum(camp.people for camp in self.camps)
         self.gendarmerie.release_all(now)
         self.maritime.stand_down(now)
+        self.beliefs.forget(self.params.networks.forgetting_per_day)
         for net in self.networks:
             net.daily()
         hours = float(self.night_hours[d])
@@ -199,9 +202,8 @@ class ChannelModel(Model):
         weight = self.params.networks.hearsay_weight
         if weight <= 0:
             return
-        for net in self.networks:
-            if net is not boat.network:
-                net.learn(boat.site.index, boat.kind, outcome, weight)
+        self.beliefs.hear(boat.network.row, boat.site.index, boat.kind, stopped_value(outcome),
+                          self.params.networks.site_learning_rate * weight)
 
     def redeploy(self, sector_weights: list[float]) -> None:
         """Move patrol units and drones to a new split over the sectors (e.g. to police one stretch harder).

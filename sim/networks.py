@@ -46,6 +46,47 @@ class NetworkState(Enum):
     OUT_OF_STOCK = auto()     # nothing to launch and nothing coming
 
 
+#: Column of each mode in ``Beliefs.mode``.
+MODE_COLUMN = {BoatKind.BEACH: 0, BoatKind.TAXI: 1}
+
+
+class Beliefs:
+    """What every network believes of the risk of each beach and of each mode: one row per network.
+
+    The networks' estimates are kept in one table so that the daily forgetting,
+    and the learning from hearsay, are one array operation for all networks
+    rather than one per network; each network reads and updates its own row.
+
+    Args:
+        n_networks: rows.
+        n_sites: columns of ``site`` (the coast's sites, by ``Site.index``).
+    """
+
+    def __init__(self, n_networks: int, n_sites: int):
+        self.site = np.full((n_networks, n_sites), PRIOR_SITE_RISK)
+        self.mode = np.full((n_networks, len(MODE_COLUMN)), PRIOR_SITE_RISK)
+        self._others = [np.array([j for j in range(n_networks) if j != i], dtype=int) for i in range(n_networks)]
+
+    def forget(self, rate: float) -> None:
+        """Every estimate drifts back towards the prior by ``rate`` (one day)."""
+        self.site += rate * (PRIOR_SITE_RISK - self.site)
+        self.mode += rate * (PRIOR_SITE_RISK - self.mode)
+
+    def hear(self, teller: int, site: int, kind: BoatKind, stopped: float, rate: float) -> None:
+        """Every network but ``teller`` learns from its outcome at ``site`` by mode ``kind``."""
+        rows = self._others[teller]
+        risk = self.site[rows, site]
+        self.site[rows, site] = risk + rate * (stopped - risk)
+        col = MODE_COLUMN[kind]
+        risk = self.mode[rows, col]
+        self.mode[rows, col] = risk + rate * (stopped - risk)
+
+
+def stopped_value(outcome: Outcome) -> float:
+    """1.0 when an outcome counts as stopped for learning (prevented on land, intercepted at sea), else 0.0."""
+    return float(outcome in (Outcome.PREVENTED_ON_LAND, Outcome.INTERCEPTED_AT_SEA))
+
+
 def _logit(p: float) -> float:
     p = min(max(p, 1e-6), 1 - 1e-6)
     return float(np.log(p / (1 - p)))
@@ -59,9 +100,11 @@ class SmugglingNetwork(Agent):
         home_km: centre of its stretch, km from the Belgian border.
         camp: the camp it draws people from.
         coast: the strip map.
+        beliefs: the table of learned risks (one is made for this network alone when None).
+        row: this network's row in ``beliefs``.
     """
 
-    def __init__(self, model, home_km: float, camp: Camp, coast: Coast):
+    def __init__(self, model, home_km: float, camp: Camp, coast: Coast, beliefs: Beliefs | None = None, row: int = 0):
         super().__init__(model)
         p = model.params.networks
         self.params = p
@@ -75,8 +118,10 @@ class SmugglingNetwork(Agent):
         self.seized_from_vans = 0
         self.seized_in_raids = 0
         self.state = NetworkState.STOCKED if self.boats else NetworkState.OUT_OF_STOCK
-        self.site_risk = np.full(len(coast.sites), PRIOR_SITE_RISK)
-        self.mode_risk = {BoatKind.BEACH: PRIOR_SITE_RISK, BoatKind.TAXI: PRIOR_SITE_RISK}
+        self.beliefs = beliefs if beliefs is not None else Beliefs(row + 1, len(coast.sites))
+        self.row = row
+        self.site_risk = self.beliefs.site[row]  # views of its row: updated in place
+        self._mode_risk = self.beliefs.mode[row]
         self.pressure = PRIOR_SITE_RISK
         self.refresh_options(model.policy.barrages)
 
@@ -104,14 +149,20 @@ class SmugglingNetwork(Agent):
                             np.array([abs(s.km - self.home_km) for s, _ in self.taxi_options]) / scale),
         }
 
+    @property
+    def mode_risk(self) -> dict[BoatKind, float]:
+        """Learned risk that a launch by each mode is stopped."""
+        return {kind: float(self._mode_risk[col]) for kind, col in MODE_COLUMN.items()}
+
     # -- each day ---------------------------------------------------------------------
     def daily(self) -> None:
-        """Forget a little, restock the warehouse, face raids, and send for a van if needed."""
+        """Restock the warehouse, face raids, and send for a van if needed; pressure eases a little.
+
+        The learned risks of beaches and modes are forgotten for all networks at
+        once (``Beliefs.forget``, called by the model each day).
+        """
         p = self.params
         f = p.forgetting_per_day
-        self.site_risk += f * (PRIOR_SITE_RISK - self.site_risk)
-        for mode in self.mode_risk:
-            self.mode_risk[mode] += f * (PRIOR_SITE_RISK - self.mode_risk[mode])
         self.pressure += f * (PRIOR_SITE_RISK - self.pressure)
         s = self.model.params.supply
         rng = self.model.rng
@@ -161,7 +212,8 @@ class SmugglingNetwork(Agent):
     def taxi_probability(self) -> float:
         """Chance of a taxi boat rather than a beach launch, shifted by the learned risks of each."""
         p = self.params
-        shift = p.mode_risk_aversion * (self.mode_risk[BoatKind.BEACH] - self.mode_risk[BoatKind.TAXI])
+        beach, taxi = self._mode_risk.tolist()
+        shift = p.mode_risk_aversion * (beach - taxi)
         return float(1.0 / (1.0 + np.exp(-(_logit(p.taxi_preference) + shift))))
 
     def load_mean(self) -> float:
@@ -249,15 +301,19 @@ class SmugglingNetwork(Agent):
     def outcome(self, boat: Boat, outcome: Outcome, boat_kept: bool) -> None:
         """Learn from its own attempt, and take back a boat that came home."""
         self.learn(boat.site.index, boat.kind, outcome, weight=1.0)
-        stopped = outcome in (Outcome.PREVENTED_ON_LAND, Outcome.INTERCEPTED_AT_SEA)
-        self.pressure += self.params.site_learning_rate * (float(stopped) - self.pressure)
+        self.pressure += self.params.site_learning_rate * (stopped_value(outcome) - self.pressure)
         if boat_kept:
             self.boats += 1
 
     def learn(self, site: int, kind: BoatKind, outcome: Outcome, weight: float) -> None:
-        """Update the risk of a beach and of a mode from one outcome (own: weight 1; heard: less)."""
-        stopped = float(outcome in (Outcome.PREVENTED_ON_LAND, Outcome.INTERCEPTED_AT_SEA))
+        """Update the risk of a beach and of a mode from one outcome (own: weight 1; heard: less).
+
+        ``ChannelModel.hear`` makes the same update for all the other networks at once (``Beliefs.hear``).
+        """
+        stopped = stopped_value(outcome)
         rate = self.params.site_learning_rate * weight
         risk = float(self.site_risk[site])  # a Python float: the same sum, without numpy's scalar overhead
         self.site_risk[site] = risk + rate * (stopped - risk)
-        self.mode_risk[kind] += rate * (stopped - self.mode_risk[kind])
+        col = MODE_COLUMN[kind]
+        risk = float(self._mode_risk[col])
+        self._mode_risk[col] = risk + rate * (stopped - risk)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from sim.model import ChannelModel
-from sim.networks import PRIOR_SITE_RISK
+from sim.networks import PRIOR_SITE_RISK, stopped_value
 from sim.outcomes import BoatKind, Outcome
 from sim.scenario import Scenario, load_scenario
 from tests.conftest import SCENARIOS
@@ -66,6 +66,21 @@ def test_total_launches_fall_by_less_than_the_stretch_loses(displacement):
     assert _below(total_loss - stretch_loss)
 
 
+def test_hearsay_moves_every_other_network_as_its_own_learning_would_at_the_hearsay_weight():
+    params = Scenario(days=1)
+    heard, expected = ChannelModel(params, 0), ChannelModel(params, 0)
+    site = heard.networks[0].beach_sites[0].index
+    n = params.networks
+    for _ in range(3):  # from the prior and from moved estimates
+        heard.beliefs.hear(0, site, BoatKind.TAXI, stopped_value(Outcome.INTERCEPTED_AT_SEA),
+                           n.site_learning_rate * n.hearsay_weight)
+        for net in expected.networks[1:]:
+            net.learn(site, BoatKind.TAXI, Outcome.INTERCEPTED_AT_SEA, weight=n.hearsay_weight)
+    assert np.array_equal(heard.beliefs.site, expected.beliefs.site)
+    assert np.array_equal(heard.beliefs.mode, expected.beliefs.mode)
+    assert (heard.beliefs.site[0] == PRIOR_SITE_RISK).all()  # the teller learns from its own outcome instead
+    assert heard.networks[1].mode_risk[BoatKind.TAXI] > PRIOR_SITE_RISK == heard.networks[1].mode_risk[BoatKind.BEACH]
+
 def test_networks_learn_from_their_own_outcomes_and_less_from_hearsay():
     m = ChannelModel(Scenario(days=1), 0)
     a, b = m.networks[0], m.networks[1]
@@ -76,7 +91,7 @@ def test_networks_learn_from_their_own_outcomes_and_less_from_hearsay():
     assert a.mode_risk[BoatKind.BEACH] > PRIOR_SITE_RISK == a.mode_risk[BoatKind.TAXI]
     before = a.site_risk[site]
     for _ in range(30):
-        a.daily()
+        m.beliefs.forget(m.params.networks.forgetting_per_day)  # what each day's step does
     assert PRIOR_SITE_RISK < a.site_risk[site] < before  # forgetting pulls back towards the prior
 
 
