@@ -17,7 +17,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from mesa import DataCollector, Model
+from mesa import Model
 from mesa.time import Event, Priority
 
 from sim.draws import uniform
@@ -37,6 +37,10 @@ _BOAT_DTYPES = {"boat_id": "int64", "day": "int64", "network": "int64", "launch_
                 "sea_intervention": "int64", "lives_at_risk": "int64", "officer_injuries": "int64",
                 "wave_m": "float64", "launch_hour": "float64", "deaths_intervention": "int64",
                 "deaths_crossing": "int64", "injuries_intervention": "int64"}
+
+#: The daily table's columns that record the state of each day (the rest count its boats).
+DAY_STATE_COLUMNS = ("wave_m", "night_hours", "camp_people", "boats_in_stock", "boats_committed",
+                     "people_returned", "interception")
 
 
 class ChannelModel(Model):
@@ -92,6 +96,7 @@ class ChannelModel(Model):
                              self.beliefs, row)
             for row, km in enumerate(n.home_km)
         ]
+        self._sharing = {id(camp): sum(1 for net in self.networks if net.camp is camp) for camp in self.camps}
         self._records: list[tuple] = []
         self._boats_cache: tuple[int, pd.DataFrame] | None = None
         self.counters = {"people_returned": 0}
@@ -99,15 +104,7 @@ class ChannelModel(Model):
         self._crossed_total = 0
         self._committed_today = 0
         self._waiting_at_noon = 0
-        self.datacollector = DataCollector(model_reporters={
-            "wave_m": lambda m: m.wave_today,
-            "night_hours": lambda m: float(m.night_hours[m.day_index]),
-            "camp_people": lambda m: m._waiting_at_noon,
-            "boats_in_stock": lambda m: sum(net.boats for net in m.networks),
-            "boats_committed": lambda m: m._committed_today,
-            "people_returned": lambda m: m._returned_today,
-            "interception": lambda m: "none (union refusal)" if m.policy.union_refusal else m.policy.shallow_water_interception,
-        })
+        self._day_states: list[tuple] = []  # one row of DAY_STATE_COLUMNS a day
 
     # -- one day ----------------------------------------------------------------------
     def step(self) -> None:
@@ -135,15 +132,29 @@ class ChannelModel(Model):
             self.surveillance.start_night(hours)
             ready_fraction = self.params.camps.ready_fraction
             ready = {id(camp): camp.people * ready_fraction for camp in self.camps}
-            sharing = {id(camp): sum(1 for n in self.networks if n.camp is camp) for camp in self.camps}
+            sharing = self._sharing
             windows = {id(camp): self._surge_window(camp, ready[id(camp)] / max(1, sharing[id(camp)]), dusk, dawn)
                        for camp in self.camps}
+            chance = self.networks[0].launch_probability(self.wave_today) if self.networks else 0.0
             for i in self.rng.permutation(len(self.networks)):
                 net = self.networks[i]
                 share = ready[id(net.camp)] / max(1, sharing[id(net.camp)])
-                self._committed_today += net.plan_night(share, self.wave_today, dusk, dawn, windows[id(net.camp)])
+                self._committed_today += net.plan_night(share, chance, dusk, dawn, windows[id(net.camp)])
             self.schedule_event(self.surveillance.end_night, at=dawn)
-        self.datacollector.collect(self)
+        self._record_day(hours)
+
+    def _record_day(self, night_hours: float) -> None:
+        """The day's row of the daily table (``DAY_STATE_COLUMNS``).
+
+        Kept as a plain list of rows: Mesa's ``DataCollector`` deep-copies every
+        value it collects, which cost more than the rest of a quiet day.
+        """
+        policy = self.policy
+        self._day_states.append((
+            self.wave_today, night_hours, self._waiting_at_noon, sum(net.boats for net in self.networks),
+            self._committed_today, self._returned_today,
+            "none (union refusal)" if policy.union_refusal else policy.shallow_water_interception,
+        ))
 
     # -- policies and people over time ---------------------------------------------------
     def _apply_schedule(self, today: dt.date) -> None:
@@ -291,7 +302,7 @@ class ChannelModel(Model):
 
     def daily_frame(self) -> pd.DataFrame:
         """One row per day: date, sea state, people waiting at noon, boats in stock, and the day's counts."""
-        state = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        state = pd.DataFrame(self._day_states, columns=list(DAY_STATE_COLUMNS))
         state.insert(0, "date", pd.to_datetime(self.dates[: len(state)]))
         state.insert(0, "day", np.arange(len(state)))
         boats = self._boats()

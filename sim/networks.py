@@ -203,7 +203,7 @@ class SmugglingNetwork(Agent):
 
     # -- the night's decision -----------------------------------------------------------
     def launch_probability(self, wave: float) -> float:
-        """Chance the network launches at all given the sea state."""
+        """Chance the network launches at all given the sea state (the same for every network)."""
         p = self.params
         if wave > p.max_launch_wave_m:
             return 0.0
@@ -221,13 +221,13 @@ class SmugglingNetwork(Agent):
         p = self.params
         return p.people_per_boat_mean * (1.0 + p.fuller_under_pressure * max(0.0, self.pressure - PRIOR_SITE_RISK))
 
-    def plan_night(self, ready_people: float, wave: float, dusk: float, dawn: float,
+    def plan_night(self, ready_people: float, launch_chance: float, dusk: float, dawn: float,
                    window: tuple[float, float] | None = None) -> int:
         """Decide tonight's launches and commit the boats.
 
         Args:
             ready_people: people of its camp it can bring to the coast tonight.
-            wave: today's wave height (m).
+            launch_chance: ``launch_probability`` of today's sea state.
             dusk: model time of dusk.
             dawn: model time of dawn.
             window: a coordinated launch window (model times), or None.
@@ -241,7 +241,7 @@ class SmugglingNetwork(Agent):
             if self.van_due is None:
                 self.state = NetworkState.OUT_OF_STOCK
             return 0
-        if rng.random() >= self.launch_probability(wave):
+        if rng.random() >= launch_chance:
             return 0
         load_mean = self.load_mean()
         n = min(p.max_boats_per_night, self.boats, int(ready_people // load_mean))

@@ -97,6 +97,11 @@ class Surveillance:
         self._drone_rate = (drones_per_sector * duty * p.drone_sweep_km_per_h / sectors.length_km)[site_sector]
         # Patrol units in a sector hear or see groups: rate per unit per 10 km.
         self._patrol_rate = (units_per_sector * g.audible_detection_per_unit_hour * 10.0 / sectors.length_km)[site_sector]
+        # The parts of the hazards that do not change from night to night.
+        self._drone_hidden = self._drone_rate * (1.0 - self.cover * (1.0 - p.drone_cover_penetration))
+        self._air_seen = 1.0 - self.cover
+        self._patrol_hidden = self._patrol_rate * (1.0 - self._muffle * self.cover)
+        self._hazards_air: float | None = None  # aircraft rate the hazards were last computed for
 
     def start_night(self, night_hours: float) -> None:
         """Put the assets up and compute this night's hazards at every site."""
@@ -106,11 +111,11 @@ class Surveillance:
             a.state = AircraftState.FLYING
         p = self.params
         air = self._air_rate_per_flying_hour * min(1.0, p.aircraft_hours / night_hours)
-        drone_seen = 1.0 - self.cover * (1.0 - p.drone_cover_penetration)
-        air_seen = 1.0 - self.cover
-        patrol_seen = 1.0 - self._muffle * self.cover
-        self.hidden_per_h = self._drone_rate * drone_seen + air * air_seen + self._patrol_rate * patrol_seen
+        if air == self._hazards_air:  # the same as last night's: the same hazards
+            return
+        self.hidden_per_h = self._drone_hidden + air * self._air_seen + self._patrol_hidden
         self.open_per_h = p.open_exposure * (self._drone_rate + air + self._patrol_rate)
+        self._hazards_air = air
 
     def end_night(self) -> None:
         """Ground the assets."""
