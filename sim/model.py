@@ -21,6 +21,7 @@ from mesa import Model
 from mesa.time import Event, Priority
 
 from sim.draws import uniform
+from sim.events import TupleEventList
 from sim.geography import Coast, Sectors, build_grid, hand_back_grid, load_coast
 from sim.maritime import MaritimeCommand
 from sim.migrants import Camp, seasonal_inflow
@@ -60,6 +61,7 @@ class ChannelModel(Model):
 
     def __init__(self, params: Scenario, seed: int = 0, coast: Coast | None = None):
         super().__init__(rng=seed)
+        self._event_list = TupleEventList(self._event_list._events)  # the same order, compared in C
         self.params = params
         self.policy = params.policy
         self._schedule = sorted(params.schedule, key=lambda change: change.date)

@@ -264,3 +264,34 @@ def test_scheduled_events_run_in_time_order_and_can_be_cancelled():
         model.schedule_event(probes[0].fire, at=1.0, after=1.0)
     model.run_until(3.0)
     assert seen == [("b", 0.25), ("a", 2.5), ("d", 2.5)]
+
+
+def test_tuple_event_list_orders_and_cancels_as_mesas_own():
+    from mesa.time import Event, Priority
+    from mesa.time.events import EventList
+
+    from sim.events import TupleEventList
+
+    rng = np.random.default_rng(3)
+
+    def noop():
+        pass
+
+    priorities = list(Priority)
+    events = [Event(float(rng.integers(0, 20)) / 4, noop, priority=priorities[rng.integers(len(priorities))])
+              for _ in range(300)]
+    for e in events[::7]:
+        e.cancel()
+    mesa_list, ours = EventList(), TupleEventList(events[:50])
+    for e in events[:50]:
+        mesa_list.add_event(e)
+    for e in events[50:]:
+        mesa_list.add_event(e)
+        ours.add_event(e)
+    assert len(ours) == len(mesa_list) == sum(not e.CANCELED for e in events)
+    assert ours.peek_ahead(5) == mesa_list.peek_ahead(5)
+    assert (events[1] in ours) and (events[0] not in ours)  # events[0] is cancelled
+    popped = [ours.pop_event() for _ in range(len(ours))]
+    assert popped == [mesa_list.pop_event() for _ in range(len(mesa_list))]
+    with pytest.raises(IndexError):
+        ours.pop_event()
