@@ -14,6 +14,7 @@ one step and nothing more.
 from __future__ import annotations
 
 import datetime as dt
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -291,22 +292,26 @@ class ChannelModel(Model):
             df = pd.DataFrame({name: pd.Series(dtype=_BOAT_DTYPES.get(name, object)) for name in BOAT_COLUMNS})
             df["date"] = pd.to_datetime(df["date"])
         else:
-            columns = dict(zip(BOAT_COLUMNS, zip(*self._records)))
-            order = np.argsort(np.array(columns["boat_id"], dtype="int64"))
-            df = pd.DataFrame({
-                name: (np.array(values, dtype=_BOAT_DTYPES[name]) if name in _BOAT_DTYPES
-                       else np.array(values, dtype="datetime64[s]") if name == "date"
-                       else list(values))
-                for name, values in columns.items()
-            }).take(order).reset_index(drop=True)
+            records = sorted(self._records, key=itemgetter(0))  # by boat id (records come by end time)
+            data = {}
+            for name, values in zip(BOAT_COLUMNS, zip(*records)):
+                if name in _BOAT_DTYPES:
+                    data[name] = np.array(values, dtype=_BOAT_DTYPES[name])
+                elif name == "date":
+                    data[name] = np.array(values, dtype="datetime64[s]")
+                else:
+                    data[name] = np.empty(len(values), dtype=object)
+                    data[name][:] = values
+            df = pd.DataFrame(data, copy=False)
         self._boats_cache = (len(self._records), df)
         return df
 
     def daily_frame(self) -> pd.DataFrame:
         """One row per day: date, sea state, people waiting at noon, boats in stock, and the day's counts."""
-        state = pd.DataFrame(self._day_states, columns=list(DAY_STATE_COLUMNS))
-        state.insert(0, "date", pd.to_datetime(self.dates[: len(state)]))
-        state.insert(0, "day", np.arange(len(state)))
+        n = len(self._day_states)
+        columns = {"day": np.arange(n), "date": pd.to_datetime(self.dates[:n])}
+        states = zip(*self._day_states) if n else ([] for _ in DAY_STATE_COLUMNS)
+        columns.update((name, list(values)) for name, values in zip(DAY_STATE_COLUMNS, states))
         boats = self._boats()
         day = boats["day"].to_numpy()
         outcome = boats["outcome"].to_numpy()
@@ -314,15 +319,15 @@ class ChannelModel(Model):
         deaths = boats["deaths"].to_numpy()
 
         def per_day(weights=None) -> np.ndarray:
-            return np.bincount(day, weights, minlength=len(state))[: len(state)].astype("int64")
+            return np.bincount(day, weights, minlength=n)[:n].astype("int64")
 
-        state["boats_attempted"] = per_day()
+        columns["boats_attempted"] = per_day()
         for o in Outcome:
-            state[f"boats_{o.value}"] = per_day(outcome == o.value)
-        state["people_attempted"] = per_day(people)
-        state["people_crossed"] = per_day(np.where(outcome == Outcome.CROSSED.value, people - deaths, 0))
-        state["deaths"] = per_day(deaths)
-        return state
+            columns[f"boats_{o.value}"] = per_day(outcome == o.value)
+        columns["people_attempted"] = per_day(people)
+        columns["people_crossed"] = per_day(np.where(outcome == Outcome.CROSSED.value, people - deaths, 0))
+        columns["deaths"] = per_day(deaths)
+        return pd.DataFrame(columns)
 
     def summary(self) -> dict:
         """The run's summary (keys ``sim.outcomes.SUMMARY_KEYS``)."""
