@@ -22,7 +22,7 @@ from mesa import Model
 from mesa.time import Event, Priority
 
 from sim.draws import uniform
-from sim.events import TupleEventList
+from sim.events import HeldEvent, TupleEventList
 from sim.geography import Coast, Sectors, build_grid, hand_back_grid, load_coast
 from sim.maritime import MaritimeCommand
 from sim.migrants import Camp, seasonal_inflow
@@ -233,18 +233,19 @@ class ChannelModel(Model):
 
     def schedule_event(self, function, *, at: float | None = None, after: float | None = None,
                        priority: Priority = Priority.DEFAULT) -> Event:
-        """Mesa's ``Model.schedule_event``, making the callback's weak reference once instead of twice.
+        """Mesa's ``Model.schedule_event``, with an event that holds its callback (``sim.events.HeldEvent``).
 
-        Scheduling is a tenth of a run's time; Mesa's version makes a weak
-        reference to check the callback and the ``Event`` makes another. Same
-        checks, same event, same order.
+        Scheduling and firing events was a tenth of a run's time, most of it in
+        making and calling Mesa's weak references to the callbacks. Same checks
+        of the time, same order; the callback is kept until the event fires or
+        is cancelled, so an agent that ends cancels its pending events.
         """
         if (at is None) == (after is None):
             raise ValueError("Specify exactly one of 'at' or 'after'")
         time = at if at is not None else self.time + after
         if time < self.time:
             raise ValueError(f"Cannot schedule event in the past. Scheduled time is {time}, but current time is {self.time}")
-        event = Event(time, function, priority=priority)
+        event = HeldEvent(time, function, priority=priority)
         self._event_list.add_event(event)
         return event
 

@@ -265,6 +265,20 @@ def test_scheduled_events_run_in_time_order_and_can_be_cancelled():
     model.run_until(3.0)
     assert seen == [("b", 0.25), ("a", 2.5), ("d", 2.5)]
 
+    # An event holds its callback until it fires or is cancelled, and no longer.
+    import gc
+    import weakref
+
+    held, dropped = Probe("e"), Probe("f")
+    model.schedule_event(held.fire, at=3.5)
+    gone = weakref.ref(dropped)
+    model.schedule_event(dropped.fire, at=3.5).cancel()
+    del held, dropped
+    gc.collect()
+    assert gone() is None
+    model.run_until(4.0)
+    assert seen[-1] == ("e", 3.5)
+
 
 def test_tuple_event_list_orders_and_cancels_as_mesas_own():
     from mesa.time import Event, Priority
