@@ -65,7 +65,6 @@ class Beliefs:
     def __init__(self, n_networks: int, n_sites: int):
         self.site = np.full((n_networks, n_sites), PRIOR_SITE_RISK)
         self.mode = np.full((n_networks, len(MODE_COLUMN)), PRIOR_SITE_RISK)
-        self._others = [np.array([j for j in range(n_networks) if j != i], dtype=int) for i in range(n_networks)]
 
     def forget(self, rate: float) -> None:
         """Every estimate drifts back towards the prior by ``rate`` (one day)."""
@@ -74,12 +73,10 @@ class Beliefs:
 
     def hear(self, teller: int, site: int, kind: BoatKind, stopped: float, rate: float) -> None:
         """Every network but ``teller`` learns from its outcome at ``site`` by mode ``kind``."""
-        rows = self._others[teller]
-        risk = self.site[rows, site]
-        self.site[rows, site] = risk + rate * (stopped - risk)
-        col = MODE_COLUMN[kind]
-        risk = self.mode[rows, col]
-        self.mode[rows, col] = risk + rate * (stopped - risk)
+        for column in (self.site[:, site], self.mode[:, MODE_COLUMN[kind]]):
+            own = column[teller]  # the teller learns from its own outcome instead
+            column += rate * (stopped - column)
+            column[teller] = own
 
 
 def stopped_value(outcome: Outcome) -> float:
