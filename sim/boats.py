@@ -47,6 +47,21 @@ class BoatState(Enum):
     CROSSED = auto()         # reached UK waters
 
 
+#: Where a boat and its group stand after each outcome.
+_BOAT_END = {
+    Outcome.PREVENTED_ON_LAND: BoatState.PREVENTED,
+    Outcome.INTERCEPTED_AT_SEA: BoatState.INTERCEPTED,
+    Outcome.FAILED_AT_SEA: BoatState.FAILED,
+    Outcome.CROSSED: BoatState.CROSSED,
+}
+_GROUP_END = {
+    Outcome.PREVENTED_ON_LAND: GroupState.DISPERSED,
+    Outcome.INTERCEPTED_AT_SEA: GroupState.DISPERSED,
+    Outcome.FAILED_AT_SEA: GroupState.RESCUED,
+    Outcome.CROSSED: GroupState.ARRIVED,
+}
+
+
 @dataclass
 class NightPlan:
     """Times of one attempt, in model time (days)."""
@@ -331,19 +346,9 @@ class Boat(CellAgent):
         self._cancel_pending()
         deaths = self.intervention_deaths + crossing_deaths
         people = self.group.people
-        self.state = {
-            Outcome.PREVENTED_ON_LAND: BoatState.PREVENTED,
-            Outcome.INTERCEPTED_AT_SEA: BoatState.INTERCEPTED,
-            Outcome.FAILED_AT_SEA: BoatState.FAILED,
-            Outcome.CROSSED: BoatState.CROSSED,
-        }[outcome]
+        self.state = _BOAT_END[outcome]
         rescued = people - deaths if outcome is Outcome.FAILED_AT_SEA else 0
-        group_end = {
-            Outcome.PREVENTED_ON_LAND: GroupState.DISPERSED,
-            Outcome.INTERCEPTED_AT_SEA: GroupState.DISPERSED,
-            Outcome.FAILED_AT_SEA: GroupState.RESCUED,
-            Outcome.CROSSED: GroupState.ARRIVED,
-        }[outcome]
+        group_end = _GROUP_END[outcome]
         # A taxi boat whose group was dispersed on land goes home with its boat.
         self.network.outcome(self, outcome, boat_kept=(self.kind is BoatKind.TAXI and outcome is Outcome.PREVENTED_ON_LAND))
         self.model.hear(self, outcome)

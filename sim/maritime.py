@@ -118,7 +118,7 @@ class MaritimeCommand:
         speed = self.params.speed_kmh * 24.0  # km per day
         t_boat = np.where(self._boat_free <= alerted, alerted + np.abs(self._boat_km - km) / speed, np.inf)
         t_life = np.where(self._life_free <= alerted, alerted + np.abs(self._life_km - km) / speed, np.inf)
-        i, j = int(np.argmin(t_boat)), int(np.argmin(t_life))
+        i, j = int(t_boat.argmin()), int(t_life.argmin())
         when = max(t_boat[i], t_life[j])
         if when > deadline:
             return None

@@ -273,10 +273,11 @@ class SmugglingNetwork(Agent):
         """Index into the options of ``kind``: risky and distant beaches are less likely."""
         idx, distance_term = self._choice[kind]
         score = -self.params.site_risk_aversion * self.site_risk[idx] - distance_term
-        w = np.exp(score - score.max())
+        w = np.exp(score - np.maximum.reduce(score))
         # What rng.choice(len(idx), p=w / w.sum()) does, step for step (the same
-        # numbers and the same one uniform draw), without its checks of p.
-        cdf = (w / w.sum()).cumsum()
+        # numbers and the same one uniform draw), without its checks of p. The
+        # ufuncs' reduce is what .max() and .sum() call, without their Python wrappers.
+        cdf = (w / np.add.reduce(w)).cumsum()
         cdf /= cdf[-1]
         return int(cdf.searchsorted(rng.random(), side="right"))
 

@@ -130,7 +130,7 @@ class Gendarmerie:
             road = self._road_min[site.index] = np.abs(self._post_km - site.km) / g.road_speed_kmh * 60.0
         minutes = reaction + travel_factor * (road + last_leg)
         minutes = np.where(free, minutes, np.inf)
-        i = int(np.argmin(minutes))
+        i = int(minutes.argmin())
         arrival = now + minutes[i] / 1440.0
         busy_until = arrival + g.engaged_hours / 24.0
         self._free_at[i] = busy_until
