@@ -5,7 +5,9 @@ Usage: ``python benchmarks/bench.py [--repeats N] [--batch-runs N] [--quick]`` (
 Every timing is the median of ``--repeats`` runs (at least 5) after a warm-up
 run, covering building the model and running it, not interpreter start or
 imports. Single-run timings are taken on one core (the process is pinned to
-one CPU). It measures:
+one CPU), in rounds over the things compared (the scenarios; the sizes of one
+growth), so that a drift in the machine's speed falls on all of them alike.
+It measures:
 
 * seconds per simulated year of every shipped scenario (wall clock, and CPU
   time, which a busy machine disturbs less);
@@ -14,7 +16,8 @@ one CPU). It measures:
   exponent of each growth (slope of log time against log size);
 * peak memory (resident set) of one run, and of the batch (its process and
   workers) for batches of 10 and ``--batch-runs`` runs (it should not grow with runs);
-* batch throughput on 1 and 2 workers, and the parallel efficiency;
+* batch throughput on 1 and 2 workers (medians of 3 alternated rounds), and
+  the parallel efficiency;
 * the time of the policy batch of the targets: 8 scenarios x 100 replications
   x 1 year on 2 workers;
 
@@ -61,15 +64,29 @@ def time_run(scenario, seed: int) -> tuple[float, float]:
     return time.perf_counter() - t0, time.process_time() - c0
 
 
-def median_times(scenario, repeats: int) -> tuple[float, float]:
-    """Median wall-clock and CPU seconds of ``repeats`` runs after a warm-up run."""
-    time_run(scenario, 10_000)  # warm-up
-    times = [time_run(scenario, seed) for seed in range(repeats)]
-    return statistics.median(t for t, _ in times), statistics.median(c for _, c in times)
+def interleaved_medians(scenarios: dict, repeats: int) -> dict:
+    """Median wall-clock and CPU seconds of each scenario over ``repeats`` runs, after a warm-up run of each.
+
+    The runs are taken in rounds, one run of every scenario per round, so that
+    a drift in the machine's speed while they run falls on all of them alike
+    (this machine's speed drifts within minutes: benchmarks/README.md).
+
+    Returns:
+        ``{key: (wall, cpu)}`` for the keys of ``scenarios``.
+    """
+    for scenario in scenarios.values():
+        time_run(scenario, 10_000)  # warm-up
+    times: dict = {key: [] for key in scenarios}
+    for seed in range(repeats):
+        for key, scenario in scenarios.items():
+            times[key].append(time_run(scenario, seed))
+    return {key: (statistics.median(t for t, _ in ts), statistics.median(c for _, c in ts)) for key, ts in times.items()}
 
 
-def median_time(scenario, repeats: int) -> float:
-    return median_times(scenario, repeats)[0]
+def _walls(scenarios: list, repeats: int) -> list[float]:
+    """Median wall-clock seconds of each of ``scenarios``, interleaved."""
+    medians = interleaved_medians(dict(enumerate(scenarios)), repeats)
+    return [medians[i][0] for i in range(len(scenarios))]
 
 
 def exponent(sizes: list[float], times: list[float]) -> float:
@@ -83,25 +100,23 @@ def scaling(repeats: int, quick: bool) -> dict:
     base = _scenario("baseline")
     out = {}
     days = [365, 730] if quick else [365, 730, 1825]
-    t_days = [median_time(base.with_overrides(days=d), repeats) for d in days]
+    t_days = _walls([base.with_overrides(days=d) for d in days], repeats)
     out["days"] = {"sizes": days, "seconds": t_days, "exponent": exponent(days, t_days)}
     g, sv = base.gendarmerie, base.surveillance
     factors = [0.5, 1.0, 2.0]
-    t_force = [median_time(base.with_overrides(gendarmerie={"personnel_per_day": int(g.personnel_per_day * f)},
-                                               surveillance={"drones": int(sv.drones * f)}), repeats)
-               for f in factors]
+    t_force = _walls([base.with_overrides(gendarmerie={"personnel_per_day": int(g.personnel_per_day * f)},
+                                          surveillance={"drones": int(sv.drones * f)}) for f in factors], repeats)
     out["personnel_and_drones"] = {"sizes": factors, "seconds": t_force, "exponent": exponent(factors, t_force)}
     inflow = [1.0, 2.0] if quick else [1.0, 2.0, 4.0]
-    t_in, boats = [], []
-    for f in inflow:
-        s = base.with_overrides(camps={"inflow_per_day": base.camps.inflow_per_day * f,
-                                       "initial_people": int(base.camps.initial_people * f)},
-                                networks={"max_boats_per_night": int(base.networks.max_boats_per_night * f)},
-                                supply={"restock_per_day": base.supply.restock_per_day * f})
-        t_in.append(median_time(s, repeats))
-        from sim.model import ChannelModel
+    from sim.model import ChannelModel
 
-        boats.append(ChannelModel(s, 0).run().summary()["boats_attempted"])
+    grown = [base.with_overrides(camps={"inflow_per_day": base.camps.inflow_per_day * f,
+                                        "initial_people": int(base.camps.initial_people * f)},
+                                 networks={"max_boats_per_night": int(base.networks.max_boats_per_night * f)},
+                                 supply={"restock_per_day": base.supply.restock_per_day * f})
+             for f in inflow]
+    t_in = _walls(grown, repeats)
+    boats = [ChannelModel(s, 0).run().summary()["boats_attempted"] for s in grown]
     out["inflow"] = {"sizes": inflow, "seconds": t_in, "boats_attempted": boats,
                      "exponent": exponent(inflow, t_in), "exponent_in_boats": exponent(boats, t_in)}
     return out
@@ -146,6 +161,26 @@ def batch(runs: int, workers: int, days: int = 365, scenarios: list[str] | None 
     total = runs * len(scenarios)
     return {"scenarios": scenarios, "runs": total, "workers": workers, "days": days, "seconds": seconds,
             "runs_per_second": total / seconds, "peak_memory_mb": peak_mb}
+
+
+def throughput(runs: int, rounds: int) -> tuple[dict, dict]:
+    """Batches of ``runs`` runs on 1 and on 2 workers, alternated for ``rounds`` rounds; the median of each.
+
+    Alternating the two, rather than timing one after the other, puts them
+    under the same drifts of the machine's speed. Each result keeps the
+    seconds of every round (``rounds_seconds``).
+    """
+    timed: dict[int, list[dict]] = {1: [], 2: []}
+    for _ in range(rounds):
+        for workers in (1, 2):
+            timed[workers].append(batch(runs, workers))
+    out = []
+    for workers in (1, 2):
+        ordered = sorted(timed[workers], key=lambda r: r["seconds"])
+        median = dict(ordered[len(ordered) // 2])
+        median["rounds_seconds"] = [r["seconds"] for r in timed[workers]]
+        out.append(median)
+    return out[0], out[1]
 
 
 def _watch_memory(proc: subprocess.Popen, every: float = 0.25) -> float:
@@ -208,8 +243,7 @@ def main(argv=None) -> int:
     # Batches first, on all cores; then pin to one core for the single-run timings.
     n_batch = 40 if args.quick else args.batch_runs
     n_throughput = 20 if args.quick else 100
-    one = batch(n_throughput, 1)
-    two = batch(n_throughput, 2)
+    one, two = throughput(n_throughput, 1 if args.quick else 3)
     results["throughput"] = {"one_worker": one, "two_workers": two,
                              "parallel_efficiency": two["runs_per_second"] / (2 * one["runs_per_second"])}
     results["policy_batch"] = batch(10 if args.quick else 100, 2, scenarios=POLICY_BATCH)
@@ -218,7 +252,7 @@ def main(argv=None) -> int:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     names = [p.stem for p in shipped_scenarios()]
-    per_year = {name: median_times(_scenario(name), repeats) for name in names}
+    per_year = interleaved_medians({name: _scenario(name) for name in names}, repeats)
     results["seconds_per_year"] = {name: wall for name, (wall, _) in per_year.items()}
     results["cpu_seconds_per_year"] = {name: cpu for name, (_, cpu) in per_year.items()}
     results["scaling"] = scaling(repeats, args.quick)
