@@ -17,7 +17,8 @@ It measures:
 * peak memory (resident set) of one run, and of the batch (its process and
   workers) for batches of 10 and ``--batch-runs`` runs (it should not grow with runs);
 * batch throughput on 1 and 2 workers (medians of 3 alternated rounds), and
-  the parallel efficiency;
+  the parallel efficiency; and, for comparison, the efficiency the machine
+  itself gives two bare model processes running at once;
 * the time of the policy batch of the targets: 8 scenarios x 100 replications
   x 1 year on 2 workers;
 
@@ -183,6 +184,32 @@ def throughput(runs: int, rounds: int) -> tuple[dict, dict]:
     return out[0], out[1]
 
 
+def machine_ceiling(years: int, rounds: int) -> dict:
+    """How well this machine runs two model processes at once, without any batch machinery.
+
+    Each round times ``years`` baseline years (after a warm-up) in one process
+    alone, then in each of two processes started together. The ratio of the
+    time alone to the slower of the pair is the parallel efficiency the machine
+    itself allows; the batch's can be no better. Median over ``rounds``.
+    """
+    code = ("import sys, time; sys.path.insert(0, %r)\n"
+            "from sim.model import ChannelModel\nfrom sim.scenario import load_scenario\n"
+            "s = load_scenario(%r)\nChannelModel(s, 10000).run().close()\nt = time.perf_counter()\n"
+            "for seed in range(%d):\n    ChannelModel(s, seed).run().close()\n"
+            "print(time.perf_counter() - t)") % (str(ROOT), str(ROOT / "scenarios" / "baseline.yaml"), years)
+
+    def together(n: int) -> list[float]:
+        procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(n)]
+        return [float(proc.communicate()[0].strip().splitlines()[-1]) for proc in procs]
+
+    alone, pairs = [], []
+    for _ in range(rounds):
+        alone.append(together(1)[0])
+        pairs.append(max(together(2)))
+    ratios = sorted(a / b for a, b in zip(alone, pairs))
+    return {"years": years, "alone_seconds": alone, "pair_seconds": pairs, "efficiency": ratios[len(ratios) // 2]}
+
+
 def _watch_memory(proc: subprocess.Popen, every: float = 0.25) -> float:
     """Peak memory (MB) of a process and all its descendants until it ends.
 
@@ -245,7 +272,8 @@ def main(argv=None) -> int:
     n_throughput = 20 if args.quick else 100
     one, two = throughput(n_throughput, 1 if args.quick else 3)
     results["throughput"] = {"one_worker": one, "two_workers": two,
-                             "parallel_efficiency": two["runs_per_second"] / (2 * one["runs_per_second"])}
+                             "parallel_efficiency": two["runs_per_second"] / (2 * one["runs_per_second"]),
+                             "machine_ceiling": machine_ceiling(5 if args.quick else 10, 1 if args.quick else 3)}
     results["policy_batch"] = batch(10 if args.quick else 100, 2, scenarios=POLICY_BATCH)
     results["memory"] = {"batch_small": batch(10, 2, memory=True), "batch_large": batch(n_batch, 2, memory=True)}
     results["memory"]["one_run_peak_rss_mb"] = peak_memory_one_run()
@@ -295,7 +323,8 @@ def _print(r: dict) -> None:
           f"(in boat attempts {sc['inflow']['boats_attempted']}: {sc['inflow']['exponent_in_boats']:.2f})")
     th = r["throughput"]
     print(f"batch throughput ({th['one_worker']['runs']} runs): 1 worker {th['one_worker']['runs_per_second']:.2f} runs/s, "
-          f"2 workers {th['two_workers']['runs_per_second']:.2f} runs/s, efficiency {th['parallel_efficiency']:.0%}")
+          f"2 workers {th['two_workers']['runs_per_second']:.2f} runs/s, efficiency {th['parallel_efficiency']:.0%} "
+          f"(two bare model processes at once: {th['machine_ceiling']['efficiency']:.0%})")
     pb = r["policy_batch"]
     print(f"policy batch ({len(pb['scenarios'])} scenarios, {pb['runs']} one-year runs, 2 workers): {pb['seconds']:.0f} s")
     m = r["memory"]

@@ -306,9 +306,13 @@ def _run_all(todo: list[RunSpec], runs_dir: Path, workers: int, scheduler: str |
     executor, shutdown, slots = _executor(workers, scheduler)
     try:
         if executor is None:
-            for spec in todo:
-                execute_run(spec, str(runs_dir), prov)
-                bar.update()
+            gc.freeze()  # as in the workers: the collector leaves alone what was there before the batch
+            try:
+                for spec in todo:
+                    execute_run(spec, str(runs_dir), prov)
+                    bar.update()
+            finally:
+                gc.unfreeze()
             return
         _drain(executor, todo, runs_dir, prov, bar, limit=2 * slots)
     finally:
