@@ -306,13 +306,18 @@ def _run_all(todo: list[RunSpec], runs_dir: Path, workers: int, scheduler: str |
     executor, shutdown, slots = _executor(workers, scheduler)
     try:
         if executor is None:
-            gc.freeze()  # as in the workers: the collector leaves alone what was there before the batch
+            # As in the workers, the collector leaves alone what was there before the batch
+            # (unless the caller froze objects already: their freeze is theirs to undo).
+            freeze = gc.get_freeze_count() == 0
+            if freeze:
+                gc.freeze()
             try:
                 for spec in todo:
                     execute_run(spec, str(runs_dir), prov)
                     bar.update()
             finally:
-                gc.unfreeze()
+                if freeze:
+                    gc.unfreeze()
             return
         _drain(executor, todo, runs_dir, prov, bar, limit=2 * slots)
     finally:
