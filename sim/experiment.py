@@ -306,18 +306,9 @@ def _run_all(todo: list[RunSpec], runs_dir: Path, workers: int, scheduler: str |
     executor, shutdown, slots = _executor(workers, scheduler)
     try:
         if executor is None:
-            # As in the workers, the collector leaves alone what was there before the batch
-            # (unless the caller froze objects already: their freeze is theirs to undo).
-            freeze = gc.get_freeze_count() == 0
-            if freeze:
-                gc.freeze()
-            try:
-                for spec in todo:
-                    execute_run(spec, str(runs_dir), prov)
-                    bar.update()
-            finally:
-                if freeze:
-                    gc.unfreeze()
+            for spec in todo:
+                execute_run(spec, str(runs_dir), prov)
+                bar.update()
             return
         _drain(executor, todo, runs_dir, prov, bar, limit=2 * slots)
     finally:
