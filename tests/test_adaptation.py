@@ -81,6 +81,7 @@ def test_hearsay_moves_every_other_network_as_its_own_learning_would_at_the_hear
     assert (heard.beliefs.site[0] == PRIOR_SITE_RISK).all()  # the teller learns from its own outcome instead
     assert heard.networks[1].mode_risk[BoatKind.TAXI] > PRIOR_SITE_RISK == heard.networks[1].mode_risk[BoatKind.BEACH]
 
+
 def test_networks_learn_from_their_own_outcomes_and_less_from_hearsay():
     m = ChannelModel(Scenario(days=1), 0)
     a, b = m.networks[0], m.networks[1]
