@@ -97,11 +97,11 @@ class SmugglingNetwork(Agent):
         home_km: centre of its stretch, km from the Belgian border.
         camp: the camp it draws people from.
         coast: the strip map.
-        beliefs: the table of learned risks (one is made for this network alone when None).
+        beliefs: the table of all networks' learned risks.
         row: this network's row in ``beliefs``.
     """
 
-    def __init__(self, model, home_km: float, camp: Camp, coast: Coast, beliefs: Beliefs | None = None, row: int = 0):
+    def __init__(self, model, home_km: float, camp: Camp, coast: Coast, beliefs: Beliefs, row: int):
         super().__init__(model)
         p = model.params.networks
         self.params = p
@@ -115,7 +115,7 @@ class SmugglingNetwork(Agent):
         self.seized_from_vans = 0
         self.seized_in_raids = 0
         self.state = NetworkState.STOCKED if self.boats else NetworkState.OUT_OF_STOCK
-        self.beliefs = beliefs if beliefs is not None else Beliefs(row + 1, len(coast.sites))
+        self.beliefs = beliefs
         self.row = row
         self.site_risk = self.beliefs.site[row]  # views of its row: updated in place
         self._mode_risk = self.beliefs.mode[row]
