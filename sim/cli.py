@@ -23,9 +23,9 @@ import sys
 import time
 from pathlib import Path
 
-from sim.rundir import RunDirError, check_new, free_name, provenance, write_run
-from sim.scenario import ScenarioError, load_scenario
-from sim.store import StoreError
+# Only light modules here: a batch on local workers starts their fork server
+# first (sim.workers), and imports the rest while the server imports the model.
+from sim.workers import default_workers, start_server
 
 EXIT_BAD_INPUT = 2
 
@@ -73,8 +73,6 @@ def _scenario_or_baseline(parser: argparse.ArgumentParser) -> None:
 
 def _where(args) -> tuple[int, str | None]:
     """Workers and scheduler address from the options and the environment."""
-    from sim.experiment import default_workers
-
     scheduler = args.scheduler or (None if args.workers else os.environ.get("DASK_SCHEDULER_ADDRESS"))
     return args.workers or default_workers(), scheduler
 
@@ -183,6 +181,9 @@ def _table(summary: dict) -> str:
 
 def cmd_run(args) -> int:
     """``channel-sim run``."""
+    from sim.rundir import check_new, free_name, provenance, write_run
+    from sim.scenario import load_scenario
+
     scenario = load_scenario(args.scenario)
     if args.days:
         scenario = scenario.with_overrides(days=args.days)
@@ -207,6 +208,8 @@ def cmd_run(args) -> int:
 
 def cmd_check(args) -> int:
     """``channel-sim check``: every file is checked; the first bad one sets the exit status."""
+    from sim.scenario import ScenarioError, load_scenario
+
     status = 0
     for path in args.scenarios:
         try:
@@ -222,6 +225,7 @@ def cmd_check(args) -> int:
 def cmd_batch(args) -> int:
     """``channel-sim batch``."""
     from sim.experiment import parse_sweep, plan_batch, run_batch
+    from sim.scenario import load_scenario
 
     scenarios = [load_scenario(p) for p in args.scenarios]
     sweeps = [parse_sweep(s) for s in args.sweep]
@@ -261,6 +265,7 @@ def cmd_validate(args) -> int:
     import matplotlib.pyplot as plt
 
     from sim.experiment import plan_batch, run_batch
+    from sim.scenario import load_scenario
     from sim.store import load_results
     from sim.validation import compare, fig_validation, load_targets, markdown_table
 
@@ -289,6 +294,7 @@ def cmd_validate(args) -> int:
 
 def cmd_sensitivity(args) -> int:
     """``channel-sim sensitivity``."""
+    from sim.scenario import load_scenario
     from sim.sensitivity import DEFAULT_OUTCOMES, load_parameters, run_sensitivity
 
     scenario = load_scenario(args.scenario)
@@ -314,6 +320,8 @@ def cmd_sensitivity(args) -> int:
 def cmd_calibrate(args) -> int:
     """``channel-sim calibrate``."""
     from sim.calibration import run_calibration
+    from sim.rundir import RunDirError, free_name
+    from sim.scenario import ScenarioError, load_scenario
     from sim.sensitivity import load_parameters
     from sim.validation import load_targets
 
@@ -338,8 +346,6 @@ def cmd_calibrate(args) -> int:
                                 "file; expected the list the sensitivity run used (--parameters)")
     if args.out is not None and args.out.exists() and any(args.out.iterdir()):
         raise RunDirError(f"{args.out}: already exists and is not empty; expected a new folder for the calibration")
-    from sim.rundir import free_name
-
     out = args.out or free_name(Path("results"), f"calibrate-{scenario.name}")
     workers, scheduler = _where(args)
     print(f"calibrating {', '.join(p.key for p in params)} of {scenario.name} to {len(targets)} targets: "
@@ -354,6 +360,9 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
+# Commands whose runs go to sim.experiment's local process pool when there is more than one worker.
+_POOL_COMMANDS = ("batch", "validate", "sensitivity")
+
 COMMANDS = {"run": cmd_run, "check": cmd_check, "batch": cmd_batch, "report": cmd_report, "validate": cmd_validate,
             "sensitivity": cmd_sensitivity, "calibrate": cmd_calibrate}
 
@@ -361,6 +370,14 @@ COMMANDS = {"run": cmd_run, "check": cmd_check, "batch": cmd_batch, "report": cm
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``channel-sim`` console script."""
     args = build_parser().parse_args(argv)
+    if args.command in _POOL_COMMANDS:
+        workers, scheduler = _where(args)
+        if workers > 1 and not scheduler:
+            start_server()
+    from sim.rundir import RunDirError
+    from sim.scenario import ScenarioError
+    from sim.store import StoreError
+
     try:
         return COMMANDS[args.command](args)
     except (ScenarioError, RunDirError, StoreError) as exc:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import itertools
-import os
 import time
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from sim.rundir import code_provenance
 from sim.scenario import Scenario, ScenarioError, from_dict, set_keys
 from sim.store import (BatchLock, StoreError, discard_run, read_manifest, run_complete, run_hash,
                        write_manifest, write_run)
+from sim.workers import context
 
 
 @dataclass(frozen=True)
@@ -197,29 +197,8 @@ def _executor(workers: int, scheduler: str | None):
         return None, lambda: None, 1
     # gc.freeze: the collector leaves alone what a worker inherits from its server, so it does not
     # touch (and so copy) the pages it shares with it; batch memory stays flat.
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context(), initializer=gc.freeze)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context(), initializer=gc.freeze)
     return pool, pool.shutdown, workers
-
-
-# Modules a worker needs, imported once by the fork server rather than by every worker.
-_PRELOAD = ["sim.experiment", "sim.model", "sim.store", "pandas", "pyarrow.parquet"]
-
-
-def _worker_context():
-    """How local workers start: forked from a server that has the model imported, where there is one.
-
-    A spawned worker imports Mesa, pandas and the model afresh, a second or
-    two each; workers forked from a single-threaded server that imported them
-    once start at once. Where there is no fork server (Windows, macOS
-    defaults), workers are spawned.
-    """
-    import multiprocessing
-
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(_PRELOAD)
-    return ctx
 
 
 @dataclass
@@ -330,11 +309,3 @@ def _drain(executor: Executor, todo: list[RunSpec], runs_dir: Path, prov: dict, 
             nxt = next(queue, None)
             if nxt is not None:
                 pending.add(executor.submit(execute_run, nxt, str(runs_dir), prov))
-
-
-def default_workers() -> int:
-    """All cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1

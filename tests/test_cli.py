@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from sim.outcomes import BOAT_COLUMNS, SUMMARY_KEYS
+from sim.store import load_results
 from tests.conftest import ROOT, SCENARIOS
 
 EXE = Path(sys.executable).parent / "channel-sim"
@@ -85,13 +86,35 @@ def test_default_folder_is_new_each_time(tmp_path):
 def test_bad_scenario_is_one_line_exit_2(tmp_path, content, expected):
     bad = tmp_path / "bad.yaml"
     bad.write_text(content)
-    for command in (["run", bad, "--out", tmp_path / "out"], ["check", bad]):
+    for command in (["run", bad, "--out", tmp_path / "out"], ["check", bad],
+                    ["batch", bad, "-n", 2, "-j", 2, "--out", tmp_path / "out"]):
         result = cli(*command)
         assert result.returncode == 2
         assert "Traceback" not in result.stderr
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and "bad.yaml" in lines[0] and expected in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_batch_on_two_workers_gives_what_one_gives(tmp_path):
+    """The console script on two workers (its fork server started before the
+    command line's own imports) writes the runs one worker writes."""
+    for workers in (1, 2):
+        result = cli("batch", SCENARIOS / "baseline.yaml", "-n", 3, "--days", 30, "-j", workers,
+                     "--out", tmp_path / f"j{workers}", "--quiet")
+        assert result.returncode == 0, result.stderr
+    one, two = (load_results(tmp_path / f"j{w}")["summaries"].drop(columns=["started", "seconds"])
+                .sort_values("run").reset_index(drop=True) for w in (1, 2))
+    assert len(one) == 3
+    pd.testing.assert_frame_equal(one, two)
+
+
+def test_command_line_starts_light():
+    """Importing the command line leaves the heavy libraries for later, so a
+    batch can start its workers' fork server before importing them."""
+    code = "import sys, sim.cli; print(sorted(m for m in ('pandas', 'mesa', 'pydantic', 'pyarrow') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_bad_arguments_exit_2(tmp_path):

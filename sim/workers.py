@@ -1,0 +1,52 @@
+"""Local worker processes: how many, and how they start.
+
+Kept free of heavy imports so that the command line can start the workers'
+fork server before it imports pandas, pydantic and the rest: the server then
+imports the model on the other core while the command line reads the
+scenarios and plans the batch, and a batch on several workers starts about as
+soon as one on a single worker.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+# Modules a worker needs, imported once by the fork server rather than by every worker.
+PRELOAD = ["sim.experiment", "sim.model", "sim.store", "pandas", "pyarrow.parquet"]
+
+
+def default_workers() -> int:
+    """All cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def context():
+    """How local workers start: forked from a server that has the model imported, where there is one.
+
+    A spawned worker imports Mesa, pandas and the model afresh, a second or
+    two each; workers forked from a single-threaded server that imported them
+    once start at once. Where there is no fork server (Windows, macOS
+    defaults), workers are spawned.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    return ctx
+
+
+def start_server() -> None:
+    """Start the fork server now, without waiting for it to import the model.
+
+    Does nothing where workers are spawned, or when the server is running.
+    The first worker asked of it waits until its imports are done.
+    """
+    ctx = context()
+    if ctx.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
