@@ -16,9 +16,10 @@ It measures:
   exponent of each growth (slope of log time against log size);
 * peak memory (resident set) of one run, and of the batch (its process and
   workers) for batches of 10 and ``--batch-runs`` runs (it should not grow with runs);
-* batch throughput on 1 and 2 workers (medians of 3 alternated rounds), and
-  the parallel efficiency; and, for comparison, the efficiency the machine
-  itself gives two bare model processes running at once;
+* batch throughput on 1 and 2 workers, and the parallel efficiency: the
+  median over ``--repeats`` rounds, each a batch on 1 worker beside one on 2
+  workers, after a warm-up pair; and, for comparison, the efficiency the
+  machine itself gives two bare model processes running at once;
 * the time of the policy batch of the targets: 8 scenarios x 100 replications
   x 1 year on 2 workers;
 
@@ -164,24 +165,33 @@ def batch(runs: int, workers: int, days: int = 365, scenarios: list[str] | None 
             "runs_per_second": total / seconds, "peak_memory_mb": peak_mb}
 
 
-def throughput(runs: int, rounds: int) -> tuple[dict, dict]:
-    """Batches of ``runs`` runs on 1 and on 2 workers, alternated for ``rounds`` rounds; the median of each.
+def throughput(runs: int, rounds: int) -> dict:
+    """Batches of ``runs`` runs on 1 and on 2 workers, paired over ``rounds`` rounds, after a warm-up pair.
 
-    Alternating the two, rather than timing one after the other, puts them
-    under the same drifts of the machine's speed. Each result keeps the
-    seconds of every round (``rounds_seconds``).
+    Each round times a batch on 1 worker and one on 2 workers, one right after
+    the other (in turn 1 then 2, and 2 then 1, so that a steady drift of the
+    machine's speed does not favour either), and the round's parallel
+    efficiency is the ratio of the two. The efficiency is the median over the
+    rounds: each round compares two batches made under nearly the same speed
+    of this machine, which drifts within minutes (benchmarks/README.md). The
+    throughput of each is the median batch; every round's seconds are kept.
     """
+    batch(10, 1)  # warm-up: page cache, the compiled bytecode, the fork server's imports
+    batch(10, 2)
     timed: dict[int, list[dict]] = {1: [], 2: []}
-    for _ in range(rounds):
-        for workers in (1, 2):
+    for r in range(rounds):
+        for workers in ((1, 2) if r % 2 == 0 else (2, 1)):
             timed[workers].append(batch(runs, workers))
-    out = []
-    for workers in (1, 2):
-        ordered = sorted(timed[workers], key=lambda r: r["seconds"])
+    out = {}
+    for workers, key in ((1, "one_worker"), (2, "two_workers")):
+        ordered = sorted(timed[workers], key=lambda b: b["seconds"])
         median = dict(ordered[len(ordered) // 2])
-        median["rounds_seconds"] = [r["seconds"] for r in timed[workers]]
-        out.append(median)
-    return out[0], out[1]
+        median["rounds_seconds"] = [b["seconds"] for b in timed[workers]]
+        out[key] = median
+    per_round = [one["seconds"] / (2 * two["seconds"]) for one, two in zip(timed[1], timed[2])]
+    out["efficiency_by_round"] = per_round
+    out["parallel_efficiency"] = statistics.median(per_round)
+    return out
 
 
 def machine_ceiling(years: int, rounds: int) -> dict:
@@ -270,10 +280,8 @@ def main(argv=None) -> int:
     # Batches first, on all cores; then pin to one core for the single-run timings.
     n_batch = 40 if args.quick else args.batch_runs
     n_throughput = 20 if args.quick else 100
-    one, two = throughput(n_throughput, 1 if args.quick else 3)
-    results["throughput"] = {"one_worker": one, "two_workers": two,
-                             "parallel_efficiency": two["runs_per_second"] / (2 * one["runs_per_second"]),
-                             "machine_ceiling": machine_ceiling(5 if args.quick else 10, 1 if args.quick else 3)}
+    results["throughput"] = throughput(n_throughput, 1 if args.quick else repeats)
+    results["throughput"]["machine_ceiling"] = machine_ceiling(5 if args.quick else 10, 1 if args.quick else repeats)
     results["policy_batch"] = batch(10 if args.quick else 100, 2, scenarios=POLICY_BATCH)
     results["memory"] = {"batch_small": batch(10, 2, memory=True), "batch_large": batch(n_batch, 2, memory=True)}
     results["memory"]["one_run_peak_rss_mb"] = peak_memory_one_run()
@@ -324,7 +332,8 @@ def _print(r: dict) -> None:
     th = r["throughput"]
     print(f"batch throughput ({th['one_worker']['runs']} runs): 1 worker {th['one_worker']['runs_per_second']:.2f} runs/s, "
           f"2 workers {th['two_workers']['runs_per_second']:.2f} runs/s, efficiency {th['parallel_efficiency']:.0%} "
-          f"(two bare model processes at once: {th['machine_ceiling']['efficiency']:.0%})")
+          f"(median of the rounds' {', '.join(f'{e:.0%}' for e in th['efficiency_by_round'])}; "
+          f"two bare model processes at once: {th['machine_ceiling']['efficiency']:.0%})")
     pb = r["policy_batch"]
     print(f"policy batch ({len(pb['scenarios'])} scenarios, {pb['runs']} one-year runs, 2 workers): {pb['seconds']:.0f} s")
     m = r["memory"]
