@@ -14,10 +14,10 @@ _EXPORTS = {
     "load_scenario": "sim.scenario",
     "Scenario": "sim.scenario",
     "ChannelModel": "sim.model",
-    "load_results": "sim.store",
-    "plan_batch": "sim.experiment",
-    "run_batch": "sim.experiment",
-    "write_report": "sim.report",
+    "load_results": "sim.runs.store",
+    "plan_batch": "sim.runs.batch",
+    "run_batch": "sim.runs.batch",
+    "write_report": "sim.analysis.report",
 }
 
 __all__ = list(_EXPORTS)

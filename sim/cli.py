@@ -3,12 +3,12 @@
 Commands:
 
 * ``channel-sim run SCENARIO [--seed N] [--days N] [--out DIR]``: run one
-  scenario and write its folder (see ``sim.rundir``);
+  scenario and write its folder (see ``sim.runs.rundir``);
 * ``channel-sim check SCENARIO...``: validate scenarios without running them;
 * ``channel-sim batch SCENARIO... --replications N --out DIR``: scenarios x
-  sweep points x replications into a resumable results folder (``sim.experiment``);
+  sweep points x replications into a resumable results folder (``sim.runs.batch``);
 * ``channel-sim report DIR``: the policy comparison report of a batch folder
-  (``sim.report``).
+  (``sim.analysis.report``).
 
 Bad input (a scenario with an unknown key or a wrong type, a missing file, an
 output folder that exists) gets one line on stderr and exit status 2.
@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 
 # Only light modules here: a batch on local workers starts their fork server
-# first (sim.workers), and imports the rest while the server imports the model.
-from sim.workers import default_workers, start_server
+# first (sim.runs.workers), and imports the rest while the server imports the model.
+from sim.runs.workers import default_workers, start_server
 
 EXIT_BAD_INPUT = 2
 
@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("folder", type=Path, help="a folder written by channel-sim batch")
     report.add_argument("--baseline", default="baseline", help="scenario the others are compared with (default: baseline)")
     report.add_argument("--targets", type=Path, help="reported rates to compare the baseline with "
-                        "(default: scenarios/targets.yaml when it exists)")
+                        "(default: targets.yaml beside the baseline's scenario file, when it exists)")
 
     validate = sub.add_parser("validate", help="compare a scenario's replications with the reported rates")
     _scenario_or_baseline(validate)
@@ -181,7 +181,7 @@ def _table(summary: dict) -> str:
 
 def cmd_run(args) -> int:
     """``channel-sim run``."""
-    from sim.rundir import check_new, free_name, provenance, write_run
+    from sim.runs.rundir import check_new, free_name, provenance, write_run
     from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
@@ -208,7 +208,8 @@ def cmd_run(args) -> int:
 
 def cmd_check(args) -> int:
     """``channel-sim check``: every file is checked; the first bad one sets the exit status."""
-    from sim.scenario import ScenarioError, load_scenario
+    from sim.errors import ScenarioError
+    from sim.scenario import load_scenario
 
     status = 0
     for path in args.scenarios:
@@ -224,7 +225,7 @@ def cmd_check(args) -> int:
 
 def cmd_batch(args) -> int:
     """``channel-sim batch``."""
-    from sim.experiment import parse_sweep, plan_batch, run_batch
+    from sim.runs.batch import parse_sweep, plan_batch, run_batch
     from sim.scenario import load_scenario
 
     scenarios = [load_scenario(p) for p in args.scenarios]
@@ -246,11 +247,10 @@ def cmd_batch(args) -> int:
 
 def cmd_report(args) -> int:
     """``channel-sim report``."""
-    from sim.report import write_report
+    from sim.analysis.report import baseline_source, write_report
+    from sim.analysis.validation import default_targets
 
-    targets = getattr(args, "targets", None)
-    if targets is None and Path("scenarios/targets.yaml").is_file():
-        targets = Path("scenarios/targets.yaml")
+    targets = getattr(args, "targets", None) or default_targets(baseline_source(args.folder, args.baseline))
     written = write_report(args.folder, baseline=args.baseline, targets=targets)
     if not getattr(args, "quiet", False):
         print(f"report: {written['html']} (and {written['md'].name}, figures in {written['md'].parent / 'figures'})")
@@ -259,43 +259,24 @@ def cmd_report(args) -> int:
 
 def cmd_validate(args) -> int:
     """``channel-sim validate``: exit 1 when a target fails."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from sim.experiment import plan_batch, run_batch
+    from sim.analysis.validation import TARGETS_FILE, default_targets, load_targets, run_validation
     from sim.scenario import load_scenario
-    from sim.store import load_results
-    from sim.validation import compare, fig_validation, load_targets, markdown_table
 
     scenario = load_scenario(args.scenario)
-    targets = load_targets(args.targets or args.scenario.parent / "targets.yaml")
+    targets = load_targets(args.targets or default_targets(args.scenario) or args.scenario.parent / TARGETS_FILE)
     out = args.out or Path("results") / f"validate-{scenario.name}"
-    plan = plan_batch([scenario], args.replications, args.days, None, args.seed)
     workers, scheduler = _where(args)
-    run_batch(out, plan, workers=workers, scheduler=scheduler,
-              progress=not args.quiet, sources={scenario.name: str(args.scenario)})
-    summaries = load_results(out)["summaries"]
-    summaries = summaries[summaries["run"].isin({r.key for r in plan.runs})]
-    table = compare(summaries, targets)
-    table.to_csv(out / "validation.csv", index=False)
-    md = markdown_table(table)
-    (out / "validation.md").write_text(f"# Validation of {scenario.name}\n\n{len(summaries)} replications of "
-                                       f"{int(summaries['days'].max())} days.\n\n{md}\n\n![validation](validation.png)\n")
-    fig = fig_validation(table, f"{scenario.name}: simulated mean (95 % CI) against the reported band")
-    fig.savefig(out / "validation.png", dpi=110)
-    plt.close(fig)
-    print(md)
-    failed = int((~table["passed"]).sum())
-    print(f"{len(table) - failed} of {len(table)} targets passed ({out / 'validation.md'})")
-    return 1 if failed else 0
+    res = run_validation(out, scenario, args.scenario, targets, replications=args.replications, days=args.days,
+                         seed=args.seed, workers=workers, scheduler=scheduler, progress=not args.quiet)
+    print(res.markdown)
+    print(f"{len(res.table) - res.failed} of {len(res.table)} targets passed ({res.files['md']})")
+    return 1 if res.failed else 0
 
 
 def cmd_sensitivity(args) -> int:
     """``channel-sim sensitivity``."""
     from sim.scenario import load_scenario
-    from sim.sensitivity import DEFAULT_OUTCOMES, load_parameters, run_sensitivity
+    from sim.analysis.sensitivity import DEFAULT_OUTCOMES, load_parameters, run_sensitivity
 
     scenario = load_scenario(args.scenario)
     params = load_parameters(args.parameters)
@@ -319,31 +300,19 @@ def cmd_sensitivity(args) -> int:
 
 def cmd_calibrate(args) -> int:
     """``channel-sim calibrate``."""
-    from sim.calibration import run_calibration
-    from sim.rundir import RunDirError, free_name
-    from sim.scenario import ScenarioError, load_scenario
-    from sim.sensitivity import load_parameters
-    from sim.validation import load_targets
+    from sim.analysis.calibration import run_calibration
+    from sim.analysis.sensitivity import load_parameters, top_parameters
+    from sim.analysis.validation import TARGETS_FILE, default_targets, load_targets
+    from sim.errors import RunDirError
+    from sim.runs.rundir import free_name
+    from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
-    targets_path = args.targets or args.scenario.parent / "targets.yaml"
+    targets_path = args.targets or default_targets(args.scenario) or args.scenario.parent / TARGETS_FILE
     targets = load_targets(targets_path)
     params = load_parameters(args.parameters)
     if args.sensitivity is not None:
-        morris = args.sensitivity / "morris.csv"
-        import pandas as pd
-
-        try:
-            table = pd.read_csv(morris)
-            ranking = table.groupby("parameter")["mu_star_scaled"].max().sort_values(ascending=False)
-        except (OSError, ValueError, KeyError, pd.errors.EmptyDataError):
-            raise ScenarioError(f"{morris}: missing or damaged; expected the morris.csv of a channel-sim "
-                                "sensitivity run") from None
-        chosen = list(ranking.index[: args.top])
-        params = [p for p in params if p.key in chosen]
-        if not params:
-            raise ScenarioError(f"{morris}: its top parameters ({', '.join(chosen)}) are not in the parameters "
-                                "file; expected the list the sensitivity run used (--parameters)")
+        params = top_parameters(args.sensitivity, params, args.top)
     if args.out is not None and args.out.exists() and any(args.out.iterdir()):
         raise RunDirError(f"{args.out}: already exists and is not empty; expected a new folder for the calibration")
     out = args.out or free_name(Path("results"), f"calibrate-{scenario.name}")
@@ -360,7 +329,7 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
-# Commands whose runs go to sim.experiment's local process pool when there is more than one worker.
+# Commands whose runs go to sim.runs.batch's local process pool when there is more than one worker.
 _POOL_COMMANDS = ("batch", "validate", "sensitivity")
 
 COMMANDS = {"run": cmd_run, "check": cmd_check, "batch": cmd_batch, "report": cmd_report, "validate": cmd_validate,
@@ -374,13 +343,11 @@ def main(argv: list[str] | None = None) -> int:
         workers, scheduler = _where(args)
         if workers > 1 and not scheduler:
             start_server()
-    from sim.rundir import RunDirError
-    from sim.scenario import ScenarioError
-    from sim.store import StoreError
+    from sim.errors import UserError
 
     try:
         return COMMANDS[args.command](args)
-    except (ScenarioError, RunDirError, StoreError) as exc:
+    except UserError as exc:
         print(f"channel-sim: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as exc:  # an output path that cannot be made (a file in the way, no permission...)

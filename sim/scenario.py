@@ -27,12 +27,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from sim.errors import ScenarioError
+
 InterceptionMode = Literal["none", "before_pickup", "up_to_300m"]
 WATERWAYS = ("dunkirk_canal", "aa_canal", "canche", "authie", "somme")
-
-
-class ScenarioError(Exception):
-    """A scenario could not be loaded; the message is one line for the user."""
 
 
 class Section(BaseModel):
@@ -42,7 +40,7 @@ class Section(BaseModel):
 
 
 class Weather(Section):
-    """Daily sea state (see ``sim.weather``)."""
+    """Daily sea state (see ``sim.model.weather``)."""
 
     median_wave_m: float = Field(0.5, gt=0, description="median nearshore wave height; assumption tuned to ~190 favourable days a year (Home Office, channel-facts.md)")
     seasonal_amplitude: float = Field(0.35, ge=0, le=2, description="winter/summer swing of log wave height; assumption")

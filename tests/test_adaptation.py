@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from sim.model import ChannelModel
-from sim.networks import PRIOR_SITE_RISK, stopped_value
+from sim.model.networks import PRIOR_SITE_RISK, stopped_value
 from sim.outcomes import BoatKind, Outcome
 from sim.scenario import Scenario, load_scenario
 from tests.conftest import SCENARIOS

@@ -8,11 +8,11 @@ import yaml
 
 pytest.importorskip("pyabc")
 
-from sim.calibration import run_calibration  # noqa: E402
+from sim.analysis.calibration import run_calibration  # noqa: E402
 from sim.model import ChannelModel  # noqa: E402
 from sim.scenario import Scenario, load_scenario  # noqa: E402
-from sim.sensitivity import Uncertain  # noqa: E402
-from sim.validation import load_targets  # noqa: E402
+from sim.analysis.sensitivity import Uncertain  # noqa: E402
+from sim.analysis.validation import load_targets  # noqa: E402
 
 TRUE_INFLOW = 150.0
 DAYS = 60

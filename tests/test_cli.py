@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from sim.outcomes import BOAT_COLUMNS, SUMMARY_KEYS
-from sim.store import load_results
+from sim.runs.store import load_results
 from tests.conftest import ROOT, SCENARIOS
 
 EXE = Path(sys.executable).parent / "channel-sim"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.draws import uniform
+from sim.model.draws import uniform
 
 
 def test_uniform_is_numpys_uniform_from_the_same_state():

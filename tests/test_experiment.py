@@ -12,9 +12,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.experiment import parse_sweep, plan_batch, replication_seeds, run_batch
-from sim.scenario import ScenarioError, load_scenario
-from sim.store import BatchLock, StoreError, load_results
+from sim.runs.batch import parse_sweep, plan_batch, replication_seeds, run_batch
+from sim.errors import ScenarioError
+from sim.scenario import load_scenario
+from sim.errors import StoreError
+from sim.runs.store import BatchLock, load_results
 from tests.conftest import SCENARIOS
 
 EXE = Path(sys.executable).parent / "channel-sim"
@@ -146,12 +148,21 @@ def test_corrupt_manifest_is_one_clear_error(tmp_path):
         load_results(tmp_path / "nothing")
 
 
-def test_dask_missing_is_a_clear_message(monkeypatch, tmp_path):
-    import sim.experiment as experiment
+def test_a_missing_extra_is_one_kind_of_error_wherever_it_happens(monkeypatch, tmp_path):
+    """Dask for a batch or a calibration, SALib for sensitivity: the same error, naming the extra."""
+    from sim.analysis.sensitivity import load_parameters, run_sensitivity
+    from sim.errors import MissingExtra, UserError
+    from sim.runs.executors import dask_client, executor_for
 
     monkeypatch.setitem(sys.modules, "distributed", None)
-    with pytest.raises(StoreError, match=r"channel-sim\[dask\]"):
-        experiment._executor(2, "tcp://127.0.0.1:1")
+    monkeypatch.setitem(sys.modules, "SALib", None)
+    with pytest.raises(MissingExtra, match=r"channel-sim\[dask\]"):
+        executor_for(2, "tcp://127.0.0.1:1")
+    with pytest.raises(MissingExtra, match=r"channel-sim\[dask\]"):
+        dask_client("tcp://127.0.0.1:1")
+    with pytest.raises(MissingExtra, match=r"channel-sim\[sensitivity\]"):
+        run_sensitivity(tmp_path, load_scenario(SCENARIOS / "baseline.yaml"), load_parameters())
+    assert issubclass(MissingExtra, UserError)
 
 
 def test_a_folder_that_is_not_a_batch_is_left_alone(tmp_path):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.geography import Terrain, load_coast
+from sim.model.geography import Terrain, load_coast
 from sim.model import ChannelModel
 from sim.outcomes import BOAT_COLUMNS, SUMMARY_KEYS, Outcome
 from sim.scenario import Scenario, load_scenario
@@ -66,8 +66,8 @@ def test_nobody_is_lost_between_camps_and_outcomes(year):
 
 
 def test_no_agent_left_mid_attempt(year):
-    from sim.boats import Boat
-    from sim.migrants import MigrantGroup
+    from sim.model.boats import Boat
+    from sim.model.migrants import MigrantGroup
 
     assert Boat not in year.agents_by_type or len(year.agents_by_type[Boat]) == 0
     assert MigrantGroup not in year.agents_by_type or len(year.agents_by_type[MigrantGroup]) == 0
@@ -150,7 +150,7 @@ def test_drones_see_through_trees_aircraft_do_not():
 
 def test_calm_days_match_the_reported_share():
     """About 190 favourable days a year (Home Office), over 20 seeds."""
-    from sim.weather import day_of_year, sea_states
+    from sim.model.weather import day_of_year, sea_states
 
     params = Scenario().weather
     doy = day_of_year(Scenario().start_date, 365)
@@ -160,7 +160,7 @@ def test_calm_days_match_the_reported_share():
 
 
 def test_night_is_longer_in_december():
-    from sim.weather import night_hours
+    from sim.model.weather import night_hours
 
     assert night_hours(np.array([172]))[0] == pytest.approx(7.0, abs=0.1)
     assert night_hours(np.array([355]))[0] == pytest.approx(16.0, abs=0.1)
@@ -193,7 +193,7 @@ def test_strip_grid_is_mesas_grid_with_the_same_connections():
 
     from mesa.discrete_space import OrthogonalVonNeumannGrid
 
-    from sim.geography import build_grid
+    from sim.model.geography import build_grid
 
     coast = load_coast()
     ours = build_grid(coast, random.Random(1))
@@ -284,7 +284,7 @@ def test_tuple_event_list_orders_and_cancels_as_mesas_own():
     from mesa.time import Event, Priority
     from mesa.time.events import EventList
 
-    from sim.events import TupleEventList
+    from sim.model.mesa_compat import TupleEventList
 
     rng = np.random.default_rng(3)
 

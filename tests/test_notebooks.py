@@ -12,7 +12,7 @@ nbclient = pytest.importorskip("nbclient")
 
 @pytest.fixture(scope="module")
 def small_batch(tmp_path_factory):
-    from sim.experiment import plan_batch, run_batch
+    from sim.runs.batch import plan_batch, run_batch
     from sim.scenario import load_scenario
 
     folder = tmp_path_factory.mktemp("nb") / "batch"

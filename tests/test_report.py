@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from sim.experiment import plan_batch, run_batch
-from sim.report import OUTCOMES, paired_differences, scenario_table, write_report
+from sim.runs.batch import plan_batch, run_batch
+from sim.analysis.report import OUTCOMES, paired_differences, scenario_table, write_report
 from sim.scenario import load_scenario
-from sim.store import load_results
+from sim.runs.store import load_results
 from tests.conftest import SCENARIOS
 
 NAMES = ["baseline", "shallow_water_before_pickup", "drones_doubled"]
@@ -20,13 +20,13 @@ def batch(tmp_path_factory):
     folder = tmp_path_factory.mktemp("batch")
     plan = plan_batch([load_scenario(SCENARIOS / f"{n}.yaml") for n in NAMES], replications=4, days=45)
     run_batch(folder, plan, workers=2, progress=False)
-    return folder, write_report(folder)
+    return folder, write_report(folder, targets=SCENARIOS / "targets.yaml")
 
 
 def test_report_files_exist(batch):
     folder, written = batch
     assert (folder / "report.md").is_file() and (folder / "report.html").is_file()
-    for name in ("reported", "differences", "map", "daily", "tradeoff"):
+    for name in ("reported", "differences", "map", "daily", "tradeoff", "validation"):
         png = folder / "figures" / f"{name}.png"
         assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -46,8 +46,26 @@ def test_html_is_self_contained(batch):
     folder, _ = batch
     html = (folder / "report.html").read_text()
     sources = re.findall(r"src='([^']*)'", html) + re.findall(r'src="([^"]*)"', html)
-    assert len(sources) == 5 and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert len(sources) == 6 and all(s.startswith("data:image/png;base64,") for s in sources)
     assert "http://" not in html and "https://" not in html
+
+
+def test_reported_rates_come_from_the_targets_file_alone(batch, tmp_path):
+    """Without a targets file the report has no reported rates; with one, exactly that file's figures."""
+    import shutil
+
+    folder, _ = batch
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("figures", "report.*"))
+    write_report(copy)
+    md = (copy / "report.md").read_text()
+    assert "Reported rates" not in md and "41,472" not in md and not (copy / "figures" / "reported.png").exists()
+    targets = tmp_path / "targets.yaml"
+    targets.write_text((SCENARIOS / "targets.yaml").read_text().replace("reported: 41472", "reported: 41999"))
+    shutil.rmtree(copy / "figures")
+    write_report(copy, targets=targets)
+    md = (copy / "report.md").read_text()
+    assert "41,999" in md and (copy / "figures" / "reported.png").is_file()
 
 
 def test_markdown_links_its_figures(batch):

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.scenario import ScenarioError, load_scenario
+from sim.errors import ScenarioError
+from sim.scenario import load_scenario
 from tests.conftest import SCENARIOS
 
 SHIPPED = ["baseline", "shallow_water_before_pickup", "shallow_water_300m", "drones_doubled", "estuary_barrages", "van_intelligence", "warehouse_raids", "train_station_intel", "uk_liaison", "returns", "union_refusal", "doctrine_from_november", "combined_package"]

@@ -7,8 +7,9 @@ import yaml
 
 pytest.importorskip("SALib")
 
-from sim.scenario import ScenarioError, load_scenario  # noqa: E402
-from sim.sensitivity import load_parameters, run_sensitivity  # noqa: E402
+from sim.errors import ScenarioError  # noqa: E402
+from sim.scenario import load_scenario  # noqa: E402
+from sim.analysis.sensitivity import load_parameters, run_sensitivity  # noqa: E402
 from tests.conftest import SCENARIOS  # noqa: E402
 
 INFLOW = "camps.inflow_per_day"

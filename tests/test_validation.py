@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.scenario import ScenarioError
-from sim.validation import evaluate, load_targets
+from sim.errors import ScenarioError
+from sim.analysis.validation import evaluate, load_targets
 from tests.conftest import SCENARIOS
 
 EXE = Path(sys.executable).parent / "channel-sim"

@@ -28,16 +28,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sim.scenario import Scenario, ScenarioError, set_keys
-from sim.sensitivity import Uncertain, apply_point, typed_point
-from sim.validation import Target
-
-
-def _require_pyabc():
-    try:
-        import pyabc  # noqa: F401
-    except ImportError:
-        raise ScenarioError("calibration needs pyabc: pip install 'channel-sim[calibrate]'") from None
+from sim.analysis.sensitivity import Uncertain, apply_point, typed_point
+from sim.analysis.validation import Target
+from sim.errors import require_extra
+from sim.runs.executors import dask_client
+from sim.scenario import Scenario, set_keys
 
 
 class _Simulator:
@@ -52,7 +47,7 @@ class _Simulator:
 
     def __call__(self, particle: dict) -> dict:
         from sim.model import ChannelModel
-        from sim.validation import simulated
+        from sim.analysis.validation import simulated
 
         base = Scenario.model_validate(self.content)
         point = typed_point(base, self.keys, [particle[f"p{i}"] for i in range(len(self.keys))])
@@ -113,23 +108,14 @@ def run_calibration(out: str | Path, scenario: Scenario, scenario_path: str | Pa
         workers: local processes.
         scheduler: Dask scheduler address (pyabc's Dask sampler).
     """
-    _require_pyabc()
-    import pyabc
+    pyabc = require_extra("pyabc", "calibrate", "calibration")
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     np.random.seed(seed)
     prior = pyabc.Distribution(**{f"p{i}": pyabc.RV("uniform", p.low, p.high - p.low) for i, p in enumerate(params)})
     if scheduler:
-        try:
-            from distributed import Client
-
-            client = Client(scheduler, timeout="20s")
-        except ImportError:
-            raise ScenarioError("--scheduler needs Dask: pip install 'channel-sim[dask]'") from None
-        except OSError as exc:
-            raise ScenarioError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})") from None
-        sampler = pyabc.sampler.DaskDistributedSampler(dask_client=client)
+        sampler = pyabc.sampler.DaskDistributedSampler(dask_client=dask_client(scheduler))
     elif workers > 1:
         sampler = pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers)
     else:

@@ -28,9 +28,7 @@ from pathlib import Path
 
 import yaml
 
-
-class RunDirError(Exception):
-    """The output folder cannot be used; the message is one line for the user."""
+from sim.errors import RunDirError
 
 
 def package_version() -> str:

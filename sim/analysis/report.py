@@ -21,9 +21,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from sim.store import StoreError, load_results
+from sim.analysis.stats import label_frame, mean_ci
+from sim.analysis.validation import compare, fig_validation, load_targets, markdown_table
+from sim.errors import StoreError
+from sim.runs.store import load_results, read_manifest
 
 #: Outcomes shown, with their labels and whether they are shares.
 OUTCOMES = [
@@ -40,40 +42,10 @@ OUTCOMES = [
     ("officer_injuries", "officer injuries", False),
 ]
 
-#: What the source documents report (channel-facts.md), for a 365-day year.
-REPORTED = {
-    "taxi_boat_success_rate": (0.81, "81 % (seed 004, leaked French document)"),
-    "people_crossed": (41_472, "41,472 in 2025 (Home Office); > 40,000 (seed 001)"),
-    "people_prevented": (22_000, "> 22,000 (seed 001); > 20,000 (seed 004)"),
-    "mean_people_per_boat": (62, "62 in 2025 (Home Office); 63 (Prémar)"),
-}
-
-
-def _label_frame(summaries: pd.DataFrame) -> pd.Series:
-    sweep_cols = [c for c in summaries.columns if c.startswith("sweep.")]
-    if not sweep_cols:
-        return summaries["scenario"].astype(str)
-    point = summaries[sweep_cols].astype(str).apply(
-        lambda r: ", ".join(f"{c.removeprefix('sweep.')}={v}" for c, v in r.items()), axis=1)
-    return summaries["scenario"].astype(str) + " [" + point + "]"
-
-
-def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and t-interval of the mean (NaNs dropped)."""
-    v = np.asarray(values, dtype=float)
-    v = v[~np.isnan(v)]
-    if len(v) == 0:
-        return (np.nan, np.nan, np.nan)
-    m = float(v.mean())
-    if len(v) < 2:
-        return (m, np.nan, np.nan)
-    half = float(stats.t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
-    return (m, m - half, m + half)
-
 
 def scenario_table(summaries: pd.DataFrame) -> pd.DataFrame:
     """One row per scenario (and sweep point) and outcome: n, mean, ci_low, ci_high."""
-    df = summaries.assign(label=_label_frame(summaries))
+    df = summaries.assign(label=label_frame(summaries))
     rows = []
     for label, g in df.groupby("label", sort=False):
         for key, name, _ in OUTCOMES:
@@ -88,7 +60,7 @@ def paired_differences(summaries: pd.DataFrame, baseline: str = "baseline") -> p
     base = summaries[summaries["scenario"] == baseline]
     if base.empty:
         return pd.DataFrame(columns=["scenario", "outcome", "n", "mean", "ci_low", "ci_high"])
-    df = summaries.assign(label=_label_frame(summaries))
+    df = summaries.assign(label=label_frame(summaries))
     keys = ["seed"] + sweep_cols
     rows = []
     for label, g in df[df["scenario"] != baseline].groupby("label", sort=False):
@@ -110,12 +82,20 @@ def _colors(labels):
     return {label: cmap(i % 10) for i, label in enumerate(labels)}
 
 
-def fig_reported(table: pd.DataFrame, days: int):
-    """Simulated means (95 % CI) beside the reported figures."""
+def reported_targets(targets: list, table: pd.DataFrame) -> list:
+    """The targets that are one summary key shown in the scenario table (the rest need a formula)."""
+    shown = set(table["outcome"])
+    return [t for t in targets if t.key is not None and t.key in shown]
+
+
+def fig_reported(table: pd.DataFrame, days: int, targets: list):
+    """Simulated means (95 % CI) beside the reported figures (``reported_targets`` of the targets file)."""
     import matplotlib.pyplot as plt
 
-    keys = list(REPORTED)
-    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.8), constrained_layout=True)
+    reported = {t.key: t for t in reported_targets(targets, table)}
+    keys = list(reported)
+    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.8), constrained_layout=True, squeeze=False)
+    axes = axes[0]
     labels = list(dict.fromkeys(table["scenario"]))
     colors = _colors(labels)
     for ax, key in zip(axes, keys):
@@ -125,8 +105,8 @@ def fig_reported(table: pd.DataFrame, days: int):
         ax.errorbar(t["mean"], y, xerr=np.nan_to_num(err), fmt="o", color="k", ecolor="k", capsize=3)
         for yi, label in zip(y, labels):
             ax.plot(t.loc[label, "mean"], yi, "o", color=colors[label])
-        value, source = REPORTED[key]
-        scale = days / 365.0 if key in ("people_crossed", "people_prevented") else 1.0
+        value, source = reported[key].reported, reported[key].source
+        scale = days / 365.0 if reported[key].annual else 1.0
         ax.axvline(value * scale, color="tab:red", ls="--", lw=1.5, label="reported")
         ax.set_yticks(y, labels if ax is axes[0] else [""] * len(labels))
         ax.set_title(f"{key.replace('_', ' ')}\nreported: {source}", fontsize=8)
@@ -164,7 +144,7 @@ def fig_map(boats: pd.DataFrame, summaries: pd.DataFrame):
     import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
 
-    from sim.geography import Terrain, load_coast
+    from sim.model.geography import Terrain, load_coast
 
     coast = load_coast()
     labels = list(dict.fromkeys(summaries["scenario"]))
@@ -276,10 +256,19 @@ def _table_rows(table: pd.DataFrame, suffix: str = "") -> tuple[list[str], list[
     return header, rows
 
 
+def baseline_source(folder: str | Path, baseline: str = "baseline") -> Path | None:
+    """The scenario file the batch in ``folder`` read ``baseline`` from (its manifest says), if it names one."""
+    manifest = read_manifest(Path(folder)) if Path(folder).is_dir() else None
+    for entry in (manifest or {}).get("scenarios", {}).values():
+        if isinstance(entry, dict) and entry.get("name") == baseline and entry.get("source"):
+            return Path(entry["source"])
+    return None
+
+
 def write_report(folder: str | Path, baseline: str = "baseline", targets: str | Path | None = None) -> dict[str, Path]:
     """Write ``report.md``, ``figures/*.png`` and ``report.html`` into a batch folder.
 
-    With ``targets`` (a targets file, see ``sim.validation``), the baseline's
+    With ``targets`` (a targets file, see ``sim.analysis.validation``), the baseline's
     replications are also compared with the reported rates.
 
     Returns:
@@ -301,7 +290,7 @@ def write_report(folder: str | Path, baseline: str = "baseline", targets: str | 
     if summaries.groupby("scenario")["days"].nunique().max() > 1:
         raise StoreError(f"{folder}: holds runs of different lengths for one scenario (batches added with "
                          "--append); expected one batch definition per report (write the batches to separate folders)")
-    labels = _label_frame(summaries)
+    labels = label_frame(summaries)
     summaries = summaries.assign(scenario=labels)
     key_cols = ["run"]
     boats = boats.merge(summaries[key_cols + ["scenario"]], on="run", suffixes=("_raw", ""))
@@ -313,18 +302,18 @@ def write_report(folder: str | Path, baseline: str = "baseline", targets: str | 
 
     figdir = folder / "figures"
     figdir.mkdir(exist_ok=True)
+    target_list = load_targets(targets) if targets is not None else []
+    reported = reported_targets(target_list, table)
     figures = {
-        "reported": ("Simulated against reported", fig_reported(table, days)),
+        "reported": ("Simulated against reported", fig_reported(table, days, target_list) if reported else None),
         "differences": ("Paired differences against the baseline", fig_differences(diffs) if len(diffs) else None),
         "map": ("Where boats launch and are stopped", fig_map(boats, summaries)),
         "daily": ("Through the year", fig_daily(daily, summaries)),
         "tradeoff": ("Attempts prevented against lives at risk", fig_tradeoff(table)),
     }
     validation_md = None
-    if targets is not None and baseline in set(raw["scenario"]):
-        from sim.validation import compare, fig_validation, load_targets, markdown_table
-
-        vtable = compare(raw[raw["scenario"] == baseline], load_targets(targets))
+    if target_list and baseline in set(raw["scenario"]):
+        vtable = compare(raw[raw["scenario"] == baseline], target_list)
         validation_md = markdown_table(vtable)
         figures["validation"] = (f"Validation of {baseline} against the reported rates",
                                  fig_validation(vtable, f"{baseline}: simulated mean (95 % CI) against the reported band"))
@@ -353,8 +342,9 @@ def write_report(folder: str | Path, baseline: str = "baseline", targets: str | 
         sections.append((f"Paired differences against {baseline} (mean [95 % CI])", _md_table(dh, dr), "differences"))
     elif baseline not in set(raw["scenario"]):
         sections.append(("Paired differences", f"No scenario named {baseline!r} in this batch: no differences.", None))
-    reported_rows = [[k.replace("_", " "), src] for k, (_, src) in REPORTED.items()]
-    sections.append(("Reported rates", _md_table(["quantity", "reported"], reported_rows), "reported"))
+    if reported:
+        reported_rows = [[t.key.replace("_", " "), f"{t.reported:,g}: {t.source}"] for t in reported]
+        sections.append(("Reported rates", _md_table(["quantity", "reported"], reported_rows), "reported"))
     if validation_md is not None:
         sections.append((figures["validation"][0], validation_md, "validation"))
     for name in ("map", "daily", "tradeoff"):

@@ -13,7 +13,7 @@ import multiprocessing
 import os
 
 # Modules a worker needs, imported once by the fork server rather than by every worker.
-PRELOAD = ["sim.experiment", "sim.model", "sim.store", "pandas", "pyarrow.parquet"]
+PRELOAD = ["sim.runs.batch", "sim.model.channel", "sim.runs.store", "pandas", "pyarrow.parquet"]
 
 
 def default_workers() -> int:

@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim.experiment import plan_points, run_batch
-from sim.scenario import Scenario, ScenarioError, from_dict, get_key, set_keys
-from sim.store import load_results
+from sim.errors import ScenarioError, require_extra
+from sim.runs.batch import plan_points, run_batch
+from sim.scenario import Scenario, from_dict, get_key, set_keys
 
 DEFAULT_OUTCOMES = ("people_crossed", "people_prevented", "taxi_boat_success_rate", "launch_success_rate",
                     "mean_people_per_boat")
@@ -59,7 +59,7 @@ def load_parameters(path: str | Path | None = None) -> list[Uncertain]:
     path = Path(path or default_parameters_file())
     if not path.is_file():
         raise ScenarioError(f"{path}: file not found; expected a YAML list of uncertain parameters")
-    from sim.validation import describe, read_yaml_mapping
+    from sim.analysis.validation import describe, read_yaml_mapping
 
     data = read_yaml_mapping(path, "a mapping with a list of {key, low, high} under 'parameters'")
     try:
@@ -79,13 +79,6 @@ def load_parameters(path: str | Path | None = None) -> list[Uncertain]:
     return params
 
 
-def _require_salib():
-    try:
-        import SALib  # noqa: F401
-    except ImportError:
-        raise ScenarioError("sensitivity analysis needs SALib: pip install 'channel-sim[sensitivity]'") from None
-
-
 def _problem(params: list[Uncertain]) -> dict:
     return {"num_vars": len(params), "names": [p.key for p in params], "bounds": [[p.low, p.high] for p in params]}
 
@@ -102,12 +95,10 @@ def _points(params: list[Uncertain], X: np.ndarray, scenario: Scenario) -> list[
     return [typed_point(scenario, keys, row) for row in X]
 
 
-def _outputs(folder: Path, plan, outcomes: list[str]) -> np.ndarray:
+def _outputs(summaries: pd.DataFrame, plan, outcomes: list[str]) -> np.ndarray:
     """Outcome of each design point, averaged over its replications (rows in plan order)."""
-    s = load_results(folder)["summaries"].set_index("run")
-    keys = [r.key for r in plan.runs]
     reps = max(r.replication for r in plan.runs) + 1
-    values = s.loc[keys, list(outcomes)].to_numpy(dtype=float)
+    values = summaries[list(outcomes)].to_numpy(dtype=float)
     return values.reshape(-1, reps, len(outcomes)).mean(axis=1)
 
 
@@ -130,7 +121,7 @@ def run_sensitivity(out: str | Path, scenario: Scenario, params: list[Uncertain]
     Writes ``morris.csv``, ``sobol.csv`` and ``morris.png``, ``sobol.png`` into ``out``;
     the runs go to ``out/morris`` and ``out/sobol`` (resumable batch folders).
     """
-    _require_salib()
+    require_extra("SALib", "sensitivity", "sensitivity analysis")
     from SALib.analyze import morris as morris_analyze
     from SALib.analyze import sobol as sobol_analyze
     from SALib.sample import morris as morris_sample
@@ -144,8 +135,8 @@ def run_sensitivity(out: str | Path, scenario: Scenario, params: list[Uncertain]
     problem = _problem(params)
     X = morris_sample.sample(problem, N=trajectories, num_levels=4, seed=seed)
     plan = plan_points(scenario, _points(params, X, scenario), replications, days, seed, label="morris")
-    run_batch(out / "morris", plan, workers=workers, scheduler=scheduler, progress=progress)
-    Y = _outputs(out / "morris", plan, outcomes)
+    batch = run_batch(out / "morris", plan, workers=workers, scheduler=scheduler, progress=progress)
+    Y = _outputs(batch.summaries, plan, outcomes)
     rows = []
     for j, outcome in enumerate(outcomes):
         res = morris_analyze.analyze(problem, X, Y[:, j], num_levels=4, seed=seed)
@@ -166,8 +157,8 @@ def run_sensitivity(out: str | Path, scenario: Scenario, params: list[Uncertain]
         problem2 = _problem(sub)
         X2 = sobol_sample.sample(problem2, sobol_samples, calc_second_order=False, seed=seed)
         plan2 = plan_points(scenario, _points(sub, X2, scenario), replications, days, seed, label="sobol")
-        run_batch(out / "sobol", plan2, workers=workers, scheduler=scheduler, progress=progress)
-        Y2 = _outputs(out / "sobol", plan2, outcomes)
+        batch2 = run_batch(out / "sobol", plan2, workers=workers, scheduler=scheduler, progress=progress)
+        Y2 = _outputs(batch2.summaries, plan2, outcomes)
         rows = []
         for j, outcome in enumerate(outcomes):
             res = sobol_analyze.analyze(problem2, Y2[:, j], calc_second_order=False, seed=seed)
@@ -179,6 +170,27 @@ def run_sensitivity(out: str | Path, scenario: Scenario, params: list[Uncertain]
         sobol.to_csv(out / "sobol.csv", index=False)
         files.update(sobol_csv=out / "sobol.csv", sobol_png=_fig_sobol(sobol, out / "sobol.png"))
     return SensitivityResult(morris, sobol, influential, files)
+
+
+def top_parameters(folder: str | Path, params: list[Uncertain], top: int) -> list[Uncertain]:
+    """The ``top`` parameters of a sensitivity folder's Morris screening (largest scaled mu* over its outcomes).
+
+    Raises:
+        ScenarioError: no readable ``morris.csv`` there, or none of its top parameters is in ``params``.
+    """
+    morris = Path(folder) / "morris.csv"
+    try:
+        table = pd.read_csv(morris)
+        ranking = table.groupby("parameter")["mu_star_scaled"].max().sort_values(ascending=False)
+    except (OSError, ValueError, KeyError, pd.errors.EmptyDataError):
+        raise ScenarioError(f"{morris}: missing or damaged; expected the morris.csv of a channel-sim "
+                            "sensitivity run") from None
+    chosen = list(ranking.index[:top])
+    kept = [p for p in params if p.key in chosen]
+    if not kept:
+        raise ScenarioError(f"{morris}: its top parameters ({', '.join(chosen)}) are not in the parameters "
+                            "file; expected the list the sensitivity run used (--parameters)")
+    return kept
 
 
 def scenario_summary_keys() -> tuple[str, ...]:

@@ -11,11 +11,11 @@ Two kinds (seeds 000, 003, 004):
 The night is simulated with scheduled events at minute resolution (model time
 is in days; the step of day *d* runs at noon, so a night lies inside
 ``(d, d + 1)``). Detection on land, or a warning from train-station
-intelligence, sends one patrol unit (see ``sim.patrols``);
+intelligence, sends one patrol unit (see ``sim.model.patrols``);
 a patrol that arrives while the group is still on land prevents the launch,
 unless the people hold it off with missiles until they are away (seed 003).
 Once in the water, a boat can only be stopped by a maritime unit, when policy
-allows (``sim.maritime``). Then the crossing: distance to UK waters from the
+allows (``sim.model.maritime``). Then the crossing: distance to UK waters from the
 launch point, speed, and a failure hazard that grows with load and sea state
 and jumps once the boat is past its endurance (MAIB: flooding 3.5-4 h out).
 """
@@ -28,9 +28,9 @@ from enum import Enum, auto
 import numpy as np
 from mesa.discrete_space import CellAgent
 
-from sim.draws import uniform
-from sim.geography import Site, Waterway
-from sim.migrants import GroupState, MigrantGroup
+from sim.model.draws import uniform
+from sim.model.geography import Site, Waterway
+from sim.model.migrants import GroupState, MigrantGroup
 from sim.outcomes import BoatKind, Outcome
 
 

@@ -21,7 +21,7 @@ from enum import Enum, auto
 import numpy as np
 from mesa.discrete_space import CellAgent
 
-from sim.geography import Coast, Sectors
+from sim.model.geography import Coast, Sectors
 
 
 class VesselState(Enum):

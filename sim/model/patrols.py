@@ -18,7 +18,7 @@ from enum import Enum, auto
 import numpy as np
 from mesa.discrete_space import CellAgent
 
-from sim.geography import Coast, Sectors, Site
+from sim.model.geography import Coast, Sectors, Site
 
 
 class PatrolState(Enum):

@@ -29,9 +29,9 @@ from enum import Enum, auto
 import numpy as np
 from mesa import Agent
 
-from sim.boats import Boat, plan_night
-from sim.geography import Coast, Site, Waterway
-from sim.migrants import Camp, MigrantGroup
+from sim.model.boats import Boat, plan_night
+from sim.model.geography import Coast, Site, Waterway
+from sim.model.migrants import Camp, MigrantGroup
 from sim.outcomes import BoatKind, Outcome
 
 #: A network's prior belief that a launch at an unknown beach, or by a mode, is stopped. Assumption.

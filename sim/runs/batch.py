@@ -14,10 +14,9 @@ stopped, even by ``kill -9``, resumes where it stopped.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import itertools
 import time
-from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,11 +24,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sim.rundir import code_provenance
-from sim.scenario import Scenario, ScenarioError, from_dict, set_keys
-from sim.store import (BatchLock, StoreError, discard_run, read_manifest, run_complete, run_hash,
-                       write_manifest, write_run)
-from sim.workers import context
+from sim.errors import ScenarioError, StoreError
+from sim.runs.executors import executor_for
+from sim.runs.rundir import code_provenance
+from sim.runs.store import (BatchLock, discard_run, read_manifest, read_summaries, run_complete, run_hash,
+                            write_manifest, write_run)
+from sim.scenario import Scenario, from_dict, set_keys
 
 
 @dataclass(frozen=True)
@@ -181,26 +181,6 @@ def execute_run(spec: RunSpec, runs_dir: str, provenance: dict) -> str:
     return spec.key
 
 
-def _executor(workers: int, scheduler: str | None):
-    """The executor to run on, and a function that shuts it down."""
-    if scheduler:
-        try:
-            from distributed import Client
-        except ImportError:
-            raise StoreError("--scheduler needs Dask: pip install 'channel-sim[dask]'") from None
-        try:
-            client = Client(scheduler, timeout="20s")
-        except OSError as exc:
-            raise StoreError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})") from None
-        return client.get_executor(), client.close, sum(client.nthreads().values()) or 1
-    if workers <= 1:
-        return None, lambda: None, 1
-    # gc.freeze: the collector leaves alone what a worker inherits from its server, so it does not
-    # touch (and so copy) the pages it shares with it; batch memory stays flat.
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context(), initializer=gc.freeze)
-    return pool, pool.shutdown, workers
-
-
 @dataclass
 class BatchResult:
     """What a batch did."""
@@ -210,6 +190,7 @@ class BatchResult:
     already_done: int
     ran: int
     seconds: float
+    summaries: pd.DataFrame  # one row per run of the plan, in the plan's order
 
 
 def run_batch(folder: str | Path, plan: BatchPlan, *, workers: int = 1, scheduler: str | None = None,
@@ -271,7 +252,8 @@ def run_batch(folder: str | Path, plan: BatchPlan, *, workers: int = 1, schedule
 
         entry["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         write_manifest(folder, manifest)
-    return BatchResult(folder, len(plan.runs), done_before, len(todo), time.perf_counter() - t0)
+        summaries = read_summaries(runs_dir, [spec.key for spec in plan.runs])
+    return BatchResult(folder, len(plan.runs), done_before, len(todo), time.perf_counter() - t0, summaries)
 
 
 def _run_all(todo: list[RunSpec], runs_dir: Path, workers: int, scheduler: str | None,
@@ -282,16 +264,16 @@ def _run_all(todo: list[RunSpec], runs_dir: Path, workers: int, scheduler: str |
         return
     prov = code_provenance()
     bar = tqdm(total=total, initial=done_before, unit="run", desc="runs", disable=not progress, dynamic_ncols=True)
-    executor, shutdown, slots = _executor(workers, scheduler)
+    where = executor_for(workers, scheduler)
     try:
-        if executor is None:
+        if where.executor is None:
             for spec in todo:
                 execute_run(spec, str(runs_dir), prov)
                 bar.update()
             return
-        _drain(executor, todo, runs_dir, prov, bar, limit=2 * slots)
+        _drain(where.executor, todo, runs_dir, prov, bar, limit=2 * where.slots)
     finally:
-        shutdown()
+        where.shutdown()
         bar.close()
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from mesa import Agent
 from mesa.discrete_space import CellAgent
 
-from sim.geography import Coast, Sectors
+from sim.model.geography import Coast, Sectors
 
 
 class DroneState(Enum):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import operator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +19,9 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sim.analysis.stats import mean_ci
+from sim.errors import ScenarioError
 from sim.outcomes import SUMMARY_KEYS
-from sim.scenario import ScenarioError
 
 
 class Target(BaseModel):
@@ -86,6 +88,21 @@ def evaluate(expr: str, values: dict):
     return ev(ast.parse(expr, mode="eval"))
 
 
+TARGETS_FILE = "targets.yaml"
+
+
+def default_targets(scenario_file: str | Path | None) -> Path | None:
+    """The targets file every command uses when none is given: ``targets.yaml`` beside the scenario file.
+
+    Returns:
+        Its path, or None when there is no scenario file or no such file beside it.
+    """
+    if scenario_file is None:
+        return None
+    path = Path(scenario_file).parent / TARGETS_FILE
+    return path if path.is_file() else None
+
+
 def load_targets(path: str | Path) -> list[Target]:
     """Read and check a targets file.
 
@@ -134,8 +151,6 @@ def simulated(summaries: pd.DataFrame, target: Target) -> pd.Series:
 
 def compare(summaries: pd.DataFrame, targets: list[Target]) -> pd.DataFrame:
     """One row per target: reported value and band, simulated mean and 95 % interval, pass or fail."""
-    from sim.report import mean_ci
-
     rows = []
     for t in targets:
         m, lo, hi = mean_ci(simulated(summaries, t).to_numpy())
@@ -178,3 +193,44 @@ def markdown_table(table: pd.DataFrame) -> str:
         lines.append(f"| {r['target']} | {f(r['reported'])} | {f(r['band_low'])}-{f(r['band_high'])} | "
                      f"{f(r['mean'])} {ci} | {'pass' if r['passed'] else 'FAIL'} | {r['source']} |")
     return "\n".join(lines)
+
+
+@dataclass
+class ValidationResult:
+    """A scenario's replications against the reported rates."""
+
+    table: pd.DataFrame   # one row per target (see ``compare``)
+    markdown: str         # the table in Markdown
+    files: dict           # csv, md, png
+    failed: int           # targets whose band the mean missed
+
+
+def run_validation(out: str | Path, scenario, source: str | Path, targets: list[Target], *, replications: int = 20,
+                   days: int | None = None, seed: int = 0, workers: int = 1, scheduler: str | None = None,
+                   progress: bool = True) -> ValidationResult:
+    """Run a scenario's replications into ``out`` and compare them with ``targets``.
+
+    Writes ``validation.csv``, ``validation.md`` and ``validation.png`` beside the runs
+    (``out`` is a resumable batch folder).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sim.runs.batch import plan_batch, run_batch
+
+    out = Path(out)
+    plan = plan_batch([scenario], replications, days, None, seed)
+    summaries = run_batch(out, plan, workers=workers, scheduler=scheduler, progress=progress,
+                          sources={scenario.name: str(source)}).summaries
+    table = compare(summaries, targets)
+    files = {"csv": out / "validation.csv", "md": out / "validation.md", "png": out / "validation.png"}
+    table.to_csv(files["csv"], index=False)
+    md = markdown_table(table)
+    files["md"].write_text(f"# Validation of {scenario.name}\n\n{len(summaries)} replications of "
+                           f"{int(summaries['days'].max())} days.\n\n{md}\n\n![validation](validation.png)\n")
+    fig = fig_validation(table, f"{scenario.name}: simulated mean (95 % CI) against the reported band")
+    fig.savefig(files["png"], dpi=110)
+    plt.close(fig)
+    return ValidationResult(table, md, files, int((~table["passed"]).sum()))

@@ -30,12 +30,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.errors import StoreError
+
 TABLES = ("boats", "daily", "summary")
 MANIFEST = "manifest.json"
-
-
-class StoreError(Exception):
-    """The results folder cannot be used as asked; one line for the user."""
 
 
 def run_hash(scenario_content: dict, seed: int) -> str:
@@ -137,6 +135,11 @@ def _concat(files: list[Path]) -> pd.DataFrame:
     if not files:
         return pd.DataFrame()
     return pd.concat((pd.read_parquet(f) for f in files), ignore_index=True)
+
+
+def read_summaries(runs_dir: Path, keys: list[str]) -> pd.DataFrame:
+    """The summary rows of the runs ``keys``, in that order (a batch's own runs, without the rest of its folder)."""
+    return _concat([runs_dir / f"{k}.summary.parquet" for k in keys])
 
 
 def load_results(folder: str | Path) -> dict[str, pd.DataFrame]:

@@ -21,17 +21,17 @@ import pandas as pd
 from mesa import Model
 from mesa.time import Event, Priority
 
-from sim.draws import uniform
-from sim.events import HeldEvent, TupleEventList
-from sim.geography import Coast, Sectors, build_grid, hand_back_grid, load_coast
-from sim.maritime import MaritimeCommand
-from sim.migrants import Camp, seasonal_inflow
-from sim.networks import Beliefs, SmugglingNetwork, stopped_value
+from sim.model.draws import uniform
+from sim.model.mesa_compat import HeldEvent, TupleEventList
+from sim.model.geography import Coast, Sectors, build_grid, hand_back_grid, load_coast
+from sim.model.maritime import MaritimeCommand
+from sim.model.migrants import Camp, seasonal_inflow
+from sim.model.networks import Beliefs, SmugglingNetwork, stopped_value
 from sim.outcomes import BOAT_COLUMNS, Outcome, summarise
-from sim.patrols import Gendarmerie
+from sim.model.patrols import Gendarmerie
 from sim.scenario import Scenario
-from sim.surveillance import Surveillance
-from sim.weather import day_of_year, night_hours, sea_states
+from sim.model.surveillance import Surveillance
+from sim.model.weather import day_of_year, night_hours, sea_states
 
 # Types of the boats table's number and flag columns (the rest are text, and the date).
 _BOAT_DTYPES = {"boat_id": "int64", "day": "int64", "network": "int64", "launch_km": "float64",
@@ -233,7 +233,7 @@ class ChannelModel(Model):
 
     def schedule_event(self, function, *, at: float | None = None, after: float | None = None,
                        priority: Priority = Priority.DEFAULT) -> Event:
-        """Mesa's ``Model.schedule_event``, with an event that holds its callback (``sim.events.HeldEvent``).
+        """Mesa's ``Model.schedule_event``, with an event that holds its callback (``sim.model.mesa_compat.HeldEvent``).
 
         Scheduling and firing events was a tenth of a run's time, most of it in
         making and calling Mesa's weak references to the callbacks. Same checks

@@ -1,0 +1,66 @@
+"""The house's layout: the floors' dependencies point one way, and nothing imports in a circle.
+
+The contracts are import-linter's, declared in ``pyproject.toml``; these tests
+run them on the package, and on a copy of it with a deliberately wrong import,
+to show they catch one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+LINT = Path(sys.executable).with_name("lint-imports")
+pytestmark = pytest.mark.skipif(not LINT.exists(), reason="import-linter is in the test extra")
+
+
+def _lint(tree: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    return subprocess.run([str(LINT), "--no-cache", "--config", str(tree / "pyproject.toml")], cwd=tree,
+                          env=env, capture_output=True, text=True, timeout=300)
+
+
+def _copy(tmp_path: Path) -> Path:
+    shutil.copytree(ROOT / "sim", tmp_path / "sim", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    return tmp_path
+
+
+def test_the_import_contracts_hold():
+    result = _lint(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 kept, 0 broken" in result.stdout
+
+
+def test_a_model_module_that_imports_the_store_breaks_the_floors(tmp_path):
+    tree = _copy(tmp_path)
+    with open(tree / "sim" / "model" / "boats.py", "a") as fh:
+        fh.write("\nfrom sim.runs import store  # noqa: E402,F401  (the wrong way)\n")
+    result = _lint(tree)
+    assert result.returncode != 0
+    assert "Dependencies point one way" in result.stdout and "BROKEN" in result.stdout
+    assert "sim.model.boats -> sim.runs.store" in result.stdout
+
+
+def test_an_import_in_a_circle_breaks_the_acyclic_contract(tmp_path):
+    tree = _copy(tmp_path)
+    with open(tree / "sim" / "model" / "geography.py", "a") as fh:
+        fh.write("\n\ndef _back():\n    from sim.model import boats  # noqa: F401  (boats imports geography)\n")
+    result = _lint(tree)
+    assert result.returncode != 0
+    assert "No import cycle" in result.stdout and "BROKEN" in result.stdout
+
+
+def test_patrols_do_not_reach_into_surveillance(tmp_path):
+    tree = _copy(tmp_path)
+    with open(tree / "sim" / "model" / "patrols.py", "a") as fh:
+        fh.write("\nfrom sim.model.surveillance import Drone  # noqa: E402,F401\n")
+    result = _lint(tree)
+    assert result.returncode != 0 and "know nothing of each other" in result.stdout
