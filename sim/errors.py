@@ -28,6 +28,10 @@ class RunDirError(UserError):
     """A run's output folder cannot be used."""
 
 
+class UnsupportedDependency(UserError):
+    """An installed library is outside the versions channel-sim supports."""
+
+
 class MissingExtra(UserError):
     """An optional extra that a command needs is not installed."""
 

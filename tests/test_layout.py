@@ -8,6 +8,7 @@ to show they catch one.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -64,3 +65,11 @@ def test_patrols_do_not_reach_into_surveillance(tmp_path):
         fh.write("\nfrom sim.model.surveillance import Drone  # noqa: E402,F401\n")
     result = _lint(tree)
     assert result.returncode != 0 and "know nothing of each other" in result.stdout
+
+
+def test_mesa_internals_are_reached_only_from_mesa_compat():
+    private = re.compile(r"\._event_list\b|\._celllist\b|\bcell_klass\b|\._connect_cells_2d\b|Event\._ids\b|\._cells\b")
+    offenders = [f"{path.relative_to(ROOT)}:{i}" for path in sorted((ROOT / "sim").rglob("*.py"))
+                 if path.name != "mesa_compat.py"
+                 for i, line in enumerate(path.read_text().splitlines(), 1) if private.search(line)]
+    assert offenders == []

@@ -309,3 +309,21 @@ def test_tuple_event_list_orders_and_cancels_as_mesas_own():
     assert popped == [mesa_list.pop_event() for _ in range(len(mesa_list))]
     with pytest.raises(IndexError):
         ours.pop_event()
+
+
+def test_a_mesa_outside_the_supported_range_is_refused_in_one_line():
+    from importlib import metadata
+
+    from sim.errors import UnsupportedDependency
+    from sim.model.mesa_compat import SUPPORTED_MESA, check_mesa
+
+    check_mesa()  # the installed one is supported
+    check_mesa("3.5.0")
+    for version in ("3.4.2", "3.6.0", "4.0.0a1", "3.10.1"):
+        with pytest.raises(UnsupportedDependency, match=r"supports mesa>=3\.5,<3\.6") as err:
+            check_mesa(version)
+        assert version in str(err.value) and "\n" not in str(err.value)
+    # The range pinned in pyproject.toml is the one checked.
+    pinned = [r for r in metadata.requires("channel-sim") if r.replace(" ", "").lower().startswith("mesa")]
+    low, high = SUPPORTED_MESA
+    assert pinned and f">={low[0]}.{low[1]}" in pinned[0] and f"<{high[0]}.{high[1]}" in pinned[0]

@@ -22,7 +22,7 @@ from mesa import Model
 from mesa.time import Event, Priority
 
 from sim.model.draws import uniform
-from sim.model.mesa_compat import HeldEvent, TupleEventList
+from sim.model.mesa_compat import checked_mesa, install_event_list, schedule_held
 from sim.model.geography import Coast, Sectors, build_grid, hand_back_grid, load_coast
 from sim.model.maritime import MaritimeCommand
 from sim.model.migrants import Camp, seasonal_inflow
@@ -61,8 +61,9 @@ class ChannelModel(Model):
     """
 
     def __init__(self, params: Scenario, seed: int = 0, coast: Coast | None = None):
+        checked_mesa()
         super().__init__(rng=seed)
-        self._event_list = TupleEventList(self._event_list._events)  # the same order, compared in C
+        install_event_list(self)  # the same order, compared in C
         self.params = params
         self.policy = params.policy
         self._schedule = sorted(params.schedule, key=lambda change: change.date)
@@ -233,21 +234,12 @@ class ChannelModel(Model):
 
     def schedule_event(self, function, *, at: float | None = None, after: float | None = None,
                        priority: Priority = Priority.DEFAULT) -> Event:
-        """Mesa's ``Model.schedule_event``, with an event that holds its callback (``sim.model.mesa_compat.HeldEvent``).
+        """Mesa's ``Model.schedule_event``, with an event that holds its callback (``mesa_compat.schedule_held``).
 
         Scheduling and firing events was a tenth of a run's time, most of it in
-        making and calling Mesa's weak references to the callbacks. Same checks
-        of the time, same order; the callback is kept until the event fires or
-        is cancelled, so an agent that ends cancels its pending events.
+        making and calling Mesa's weak references to the callbacks.
         """
-        if (at is None) == (after is None):
-            raise ValueError("Specify exactly one of 'at' or 'after'")
-        time = at if at is not None else self.time + after
-        if time < self.time:
-            raise ValueError(f"Cannot schedule event in the past. Scheduled time is {time}, but current time is {self.time}")
-        event = HeldEvent(time, function, priority=priority)
-        self._event_list.add_event(event)
-        return event
+        return schedule_held(self, function, at=at, after=after, priority=priority)
 
     def run(self) -> ChannelModel:
         """Run every day of the scenario, including the last night."""

@@ -14,10 +14,8 @@ the grid while the model runs.
 
 from __future__ import annotations
 
-import copyreg
 import functools
 import gc
-import weakref
 from dataclasses import dataclass
 from enum import IntEnum
 from importlib import resources
@@ -322,17 +320,17 @@ def build_grid(coast: Coast, random):
     """
     from mesa.discrete_space import PropertyLayer
 
+    from sim.model.mesa_compat import reuse_grid, strip_grid_class  # Mesa is imported only to build a grid
+
     for i, (spare_coast, grid) in enumerate(_SPARE_GRIDS):
         if spare_coast is coast:
             del _SPARE_GRIDS[i]
-            grid.random = random
-            for cell in grid._celllist:
-                cell.random = random
+            reuse_grid(grid, random)
             return grid
     was_enabled = gc.isenabled()
     gc.disable()  # building makes 14,400 cells and no garbage: nothing for the collector to find
     try:
-        grid = _strip_grid_class()((coast.n_cols, coast.n_rows), torus=False, random=random)
+        grid = strip_grid_class()((coast.n_cols, coast.n_rows), torus=False, random=random)
         for name, data in coast.layers.items():
             grid.add_property_layer(PropertyLayer.from_data(name, data.astype(float)))
     finally:
@@ -354,43 +352,3 @@ def hand_back_grid(coast: Coast, grid) -> None:
     if not grid.empty.data.all():
         raise ValueError("a grid handed back must be empty")
     _SPARE_GRIDS[:] = [(coast, grid)]
-
-
-@functools.cache
-def _strip_grid_class():
-    from mesa.discrete_space import OrthogonalVonNeumannGrid
-
-    class StripGrid(OrthogonalVonNeumannGrid):
-        """Mesa's ``OrthogonalVonNeumannGrid``, built faster and without leaking.
-
-        The same cells with the same connections (in the same order) as Mesa's
-        own build, written directly instead of through ``Cell.connect``, which
-        clears every cell's neighbourhood cache once per connection (half the
-        build's time). Mesa registers each grid's own cell class with
-        ``copyreg`` for pickling, which keeps the class, and through it the
-        property layers, alive forever; here the registration is dropped when
-        the grid is collected, so a process that runs many models does not grow.
-        """
-
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            weakref.finalize(self, copyreg.dispatch_table.pop, self.cell_klass, None)
-
-        def _connect_cells_2d(self) -> None:
-            if self.torus:
-                super()._connect_cells_2d()
-                return
-            cells = self._cells
-            width, height = self.dimensions
-            for (i, j), cell in cells.items():
-                links = cell.connections
-                if i > 0:
-                    links[(-1, 0)] = cells[i - 1, j]
-                if j > 0:
-                    links[(0, -1)] = cells[i, j - 1]
-                if j < height - 1:
-                    links[(0, 1)] = cells[i, j + 1]
-                if i < width - 1:
-                    links[(1, 0)] = cells[i + 1, j]
-
-    return StripGrid

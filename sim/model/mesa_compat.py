@@ -1,24 +1,100 @@
-"""The model's event list: Mesa's, with its heap ordered by tuples.
+"""Everything that reaches into Mesa's private parts, in one place, behind a check of its version.
 
-Mesa's ``EventList`` keeps ``Event`` objects in a heap, and each comparison
-the heap makes calls ``Event.__lt__`` in Python (time, then priority, then the
-event's unique id). ``TupleEventList`` keeps ``(time, priority, unique_id,
-event)`` tuples instead, which the heap compares in C. The order is the same:
-the ids are unique, so two entries never tie and events are never compared
-themselves. A night's events are pushed and popped a few thousand times a
-simulated year; this makes each push and pop several times cheaper.
+The model uses Mesa's public API everywhere else (``Model``, ``CellAgent``,
+``OrthogonalVonNeumannGrid``, ``PropertyLayer``, ``Model.run_for``). Three
+speed-ups need Mesa's internals, and live here so that a new Mesa breaks one
+module, loudly, rather than a run, silently:
 
-``HeldEvent`` is a Mesa ``Event`` that holds its callback with an ordinary
-reference instead of a weak one, which is cheaper to make and to call.
+* the event list: ``TupleEventList`` replaces ``Model._event_list`` and keeps
+  ``(time, priority, unique_id, event)`` tuples, which the heap compares in C;
+  Mesa's ``EventList`` keeps ``Event`` objects and each comparison calls
+  ``Event.__lt__`` in Python. The order is the same: the ids (Mesa's
+  ``Event._ids`` counter) are unique, so two entries never tie. A night's
+  events are pushed and popped a few thousand times a simulated year.
+* ``HeldEvent``: a Mesa ``Event`` that holds its callback with an ordinary
+  reference instead of a weak one, cheaper to make and to call; with
+  :func:`schedule_held`, a copy of ``Model.schedule_event`` that makes one.
+* the grid: ``StripGrid`` connects its cells directly (Mesa's
+  ``_connect_cells_2d`` over ``_cells``) and drops the ``copyreg`` entry
+  Mesa makes for its ``cell_klass``; :func:`reuse_grid` gives a spare grid
+  the next model's random generator (``_celllist``).
+
+:func:`check_mesa` compares the installed Mesa with :data:`SUPPORTED_MESA`,
+the range ``pyproject.toml`` pins, and stops with one clear line outside it.
 """
 
 from __future__ import annotations
 
+import copyreg
+import functools
+import weakref
 from heapq import heapify, heappop, heappush, nsmallest
+from importlib import metadata
 from itertools import repeat
 
 from mesa.time import Event, Priority
 from mesa.time.events import EventList
+
+from sim.errors import UnsupportedDependency
+
+#: The Mesa versions whose internals this module is written against (also pinned in pyproject.toml).
+SUPPORTED_MESA = ((3, 5), (3, 6))  # >= 3.5, < 3.6
+
+
+def _release(version: str) -> tuple[int, ...]:
+    parts = []
+    for piece in version.split(".")[:3]:
+        digits = "".join(ch for ch in piece if ch.isdigit()) if piece[:1].isdigit() else ""
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+def check_mesa(version: str | None = None) -> None:
+    """Refuse a Mesa outside :data:`SUPPORTED_MESA`.
+
+    Args:
+        version: the version to check (the installed Mesa's when None).
+
+    Raises:
+        UnsupportedDependency: one line naming the installed version and the supported range.
+    """
+    version = version or metadata.version("mesa")
+    low, high = SUPPORTED_MESA
+    if not low <= _release(version)[:2] < high:
+        wanted = f">={'.'.join(map(str, low))},<{'.'.join(map(str, high))}"
+        raise UnsupportedDependency(
+            f"mesa {version}: channel-sim supports mesa{wanted} (sim/model/mesa_compat.py uses its internals); "
+            f"expected pip install 'mesa{wanted}'")
+
+
+@functools.cache
+def checked_mesa() -> None:
+    """:func:`check_mesa` of the installed Mesa, once per process."""
+    check_mesa()
+
+
+def install_event_list(model) -> None:
+    """Give ``model`` a :class:`TupleEventList` holding the events it has, in the same order."""
+    model._event_list = TupleEventList(model._event_list._events)
+
+
+def schedule_held(model, function, *, at: float | None = None, after: float | None = None,
+                  priority: Priority = Priority.DEFAULT) -> Event:
+    """Mesa's ``Model.schedule_event``, with an event that holds its callback (:class:`HeldEvent`).
+
+    Same checks of the time, same order; the callback is kept until the event
+    fires or is cancelled, so an agent that ends cancels its pending events.
+    """
+    if (at is None) == (after is None):
+        raise ValueError("Specify exactly one of 'at' or 'after'")
+    time = at if at is not None else model.time + after
+    if time < model.time:
+        raise ValueError(f"Cannot schedule event in the past. Scheduled time is {time}, but current time is {model.time}")
+    event = HeldEvent(time, function, priority=priority)
+    model._event_list.add_event(event)
+    return event
 
 
 class TupleEventList(EventList):
@@ -105,3 +181,51 @@ class HeldEvent(Event):
         self.unique_id = next(Event._ids)
         self.function_args = []
         self.function_kwargs = {}
+
+
+def reuse_grid(grid, random) -> None:
+    """Give a spare grid, and each of its cells, the random generator of the model that takes it over."""
+    grid.random = random
+    for cell in grid._celllist:
+        cell.random = random
+
+
+@functools.cache
+def strip_grid_class():
+    """Mesa's ``OrthogonalVonNeumannGrid`` as the coast's strip uses it (see ``StripGrid``)."""
+    from mesa.discrete_space import OrthogonalVonNeumannGrid
+
+    class StripGrid(OrthogonalVonNeumannGrid):
+        """Mesa's ``OrthogonalVonNeumannGrid``, built faster and without leaking.
+
+        The same cells with the same connections (in the same order) as Mesa's
+        own build, written directly instead of through ``Cell.connect``, which
+        clears every cell's neighbourhood cache once per connection (half the
+        build's time). Mesa registers each grid's own cell class with
+        ``copyreg`` for pickling, which keeps the class, and through it the
+        property layers, alive forever; here the registration is dropped when
+        the grid is collected, so a process that runs many models does not grow.
+        """
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            weakref.finalize(self, copyreg.dispatch_table.pop, self.cell_klass, None)
+
+        def _connect_cells_2d(self) -> None:
+            if self.torus:
+                super()._connect_cells_2d()
+                return
+            cells = self._cells
+            width, height = self.dimensions
+            for (i, j), cell in cells.items():
+                links = cell.connections
+                if i > 0:
+                    links[(-1, 0)] = cells[i - 1, j]
+                if j > 0:
+                    links[(0, -1)] = cells[i, j - 1]
+                if j < height - 1:
+                    links[(0, 1)] = cells[i, j + 1]
+                if i < width - 1:
+                    links[(1, 0)] = cells[i + 1, j]
+
+    return StripGrid
