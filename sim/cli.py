@@ -155,26 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _table(summary: dict) -> str:
-    rows = [
-        ("boats attempted", summary["boats_attempted"]),
-        ("  prevented on land", summary["boats_prevented_on_land"]),
-        ("  intercepted at sea", summary["boats_intercepted_at_sea"]),
-        ("  failed at sea", summary["boats_failed_at_sea"]),
-        ("  crossed", summary["boats_crossed"]),
-        ("taxi boats attempted", summary["taxi_boats_attempted"]),
-        ("people attempted", summary["people_attempted"]),
-        ("people prevented", summary["people_prevented"]),
-        ("people crossed", summary["people_crossed"]),
-        ("people rescued", summary["people_rescued"]),
-        ("deaths", summary["deaths"]),
-        ("launch success rate", f"{summary['launch_success_rate']:.1%}"),
-        ("crossing success rate", f"{summary['crossing_success_rate']:.1%}"),
-        ("taxi-boat success rate", f"{summary['taxi_boat_success_rate']:.1%}"),
-        ("mean people per boat", f"{summary['mean_people_per_boat']:.1f}"),
-        ("sea interventions", summary["sea_interventions"]),
-        ("lives at risk", summary["lives_at_risk"]),
-        ("officer injuries", summary["officer_injuries"]),
-    ]
+    """The run's main outcomes (``sim.outcomes.RUN_TABLE``), a key's parts indented under it."""
+    from sim.outcomes import MEASURES, RUN_TABLE
+
+    rows = [(("  " if MEASURES[key].part_of else "") + MEASURES[key].label, MEASURES[key].format(summary[key]))
+            for key in RUN_TABLE]
     width = max(len(r[0]) for r in rows)
     return "\n".join(f"{name:<{width}}  {value:>10}" for name, value in rows)
 
@@ -276,11 +261,12 @@ def cmd_validate(args) -> int:
 def cmd_sensitivity(args) -> int:
     """``channel-sim sensitivity``."""
     from sim.scenario import load_scenario
-    from sim.analysis.sensitivity import DEFAULT_OUTCOMES, load_parameters, run_sensitivity
+    from sim.analysis.sensitivity import load_parameters, run_sensitivity
+    from sim.outcomes import SENSITIVITY_OUTCOMES
 
     scenario = load_scenario(args.scenario)
     params = load_parameters(args.parameters)
-    outcomes = [o.strip() for o in args.outcomes.split(",")] if args.outcomes else list(DEFAULT_OUTCOMES)
+    outcomes = [o.strip() for o in args.outcomes.split(",")] if args.outcomes else list(SENSITIVITY_OUTCOMES)
     out = args.out or Path("results") / f"sensitivity-{scenario.name}"
     workers, scheduler = _where(args)
     res = run_sensitivity(out, scenario, params, outcomes=outcomes, trajectories=args.trajectories,

@@ -22,7 +22,11 @@ Derived rates:
 
 from __future__ import annotations
 
+import datetime as dt
+import typing
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import Annotated, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -44,13 +48,102 @@ class BoatKind(StrEnum):
     TAXI = "taxi"
 
 
-#: Columns of the per-boat event table, in order.
-BOAT_COLUMNS = (
-    "boat_id", "day", "date", "network", "kind", "launch_site", "launch_km", "waterway",
-    "people", "outcome", "deaths", "rescued", "detected", "sea_intervention",
-    "intervention_measure", "lives_at_risk", "officer_injuries", "wave_m", "launch_hour",
-    "deaths_intervention", "deaths_crossing", "injuries_intervention",
-)
+# -- the result tables, by name ---------------------------------------------------------
+#
+# Each table has one record type: its fields are the table's columns, in order,
+# and each field's type carries the column's dtype (``Annotated[..., "int64"]``).
+# Text columns are "str"; dates are "datetime64[s]". ``frame`` builds the table.
+
+
+class BoatRecord(NamedTuple):
+    """One row of the boats table: one boat attempt and how it ended."""
+
+    boat_id: Annotated[int, "int64"]                  # Mesa's unique id of the boat agent
+    day: Annotated[int, "int64"]                      # day index of the night it was committed (0 = start date)
+    date: Annotated[dt.date, "datetime64[s]"]         # date of that day
+    network: Annotated[int, "int64"]                  # unique id of the network that committed it
+    kind: Annotated[str, "str"]                       # BoatKind: beach or taxi
+    launch_site: Annotated[str, "str"]                # launch beach, or pickup beach of a taxi boat
+    launch_km: Annotated[float, "float64"]            # its position, km from the Belgian border
+    waterway: Annotated[str, "str"]                   # where a taxi boat was put in ("" for a beach launch)
+    people: Annotated[int, "int64"]                   # migrants in the group
+    outcome: Annotated[str, "str"]                    # Outcome
+    deaths: Annotated[int, "int64"]                   # deaths_intervention + deaths_crossing
+    rescued: Annotated[int, "int64"]                  # people rescued when the boat failed at sea
+    detected: Annotated[bool, "bool"]                 # seen or reported before launch
+    sea_intervention: Annotated[int, "int64"]         # 1 when maritime units intervened
+    intervention_measure: Annotated[str, "str"]       # the measure that worked, none_effective, or ""
+    lives_at_risk: Annotated[int, "int64"]            # people aboard at interventions
+    officer_injuries: Annotated[int, "int64"]         # officers hurt by missiles on the beach
+    wave_m: Annotated[float, "float64"]               # wave height of that day
+    launch_hour: Annotated[float, "float64"]          # planned launch, hour of the clock
+    deaths_intervention: Annotated[int, "int64"]      # deaths during interventions at sea
+    deaths_crossing: Annotated[int, "int64"]          # deaths when the boat failed on the crossing
+    injuries_intervention: Annotated[int, "int64"]    # migrants hurt during interventions at sea
+
+
+class DayRecord(NamedTuple):
+    """One row of the daily table: the state of the day at noon, and the day's boats by outcome.
+
+    The model records the state fields each day; the counts (from
+    ``boats_attempted`` on) are counted from the boats table when the table is
+    made, by the day the boats were committed.
+    """
+
+    day: Annotated[int, "int64"]                      # day index (0 = start date)
+    date: Annotated[dt.date, "datetime64[s]"]
+    wave_m: Annotated[float, "float64"]               # significant wave height near the shore
+    night_hours: Annotated[float, "float64"]          # length of the night
+    camp_people: Annotated[int, "int64"]              # people waiting in the camps at noon, after the day's arrivals
+    boats_in_stock: Annotated[int, "int64"]           # boats on the coast, all networks, after the night's commitments
+    boats_committed: Annotated[int, "int64"]          # boats committed for the night
+    people_returned: Annotated[int, "int64"]          # people returned to France that day
+    interception: Annotated[str, "str"]               # the shallow-water interception in force
+    boats_attempted: Annotated[int, "int64"] = 0
+    boats_prevented_on_land: Annotated[int, "int64"] = 0
+    boats_intercepted_at_sea: Annotated[int, "int64"] = 0
+    boats_failed_at_sea: Annotated[int, "int64"] = 0
+    boats_crossed: Annotated[int, "int64"] = 0
+    people_attempted: Annotated[int, "int64"] = 0
+    people_crossed: Annotated[int, "int64"] = 0
+    deaths: Annotated[int, "int64"] = 0
+
+
+#: Columns of the boats table, in order.
+BOAT_COLUMNS = BoatRecord._fields
+
+#: Columns of the daily table, in order.
+DAY_COLUMNS = DayRecord._fields
+
+#: The daily table's columns counted from its boats (the rest are the day's state).
+DAY_COUNT_COLUMNS = tuple(name for name in DAY_COLUMNS if name in DayRecord._field_defaults)
+
+
+def dtypes(record: type[tuple]) -> dict[str, str]:
+    """Column name -> dtype, as declared beside the fields of a record type."""
+    hints = typing.get_type_hints(record, include_extras=True)
+    return {name: hints[name].__metadata__[0] for name in record._fields}
+
+
+def frame(record: type[tuple], rows: list[tuple], columns: dict | None = None) -> pd.DataFrame:
+    """The table of ``rows`` of a record type, each column of its declared dtype.
+
+    Args:
+        record: ``BoatRecord`` or ``DayRecord``.
+        rows: records (or tuples in the same field order).
+        columns: values that replace whole columns (e.g. the daily counts), by name.
+    """
+    data = {}
+    values_of = dict(zip(record._fields, zip(*rows))) if rows else {}
+    for name, dtype in dtypes(record).items():
+        values = columns[name] if columns and name in columns else values_of.get(name, ())
+        if dtype == "str":  # an object array: pandas makes it its text type
+            data[name] = np.empty(len(values), dtype=object)
+            data[name][:] = values
+        else:
+            data[name] = np.array(values, dtype=dtype)
+    return pd.DataFrame(data, copy=False)
+
 
 #: Keys of ``summary.json``, in order.
 SUMMARY_KEYS = (
@@ -66,6 +159,82 @@ SUMMARY_KEYS = (
 
 #: Summary keys that come from the model's counters rather than the boat table.
 COUNTER_KEYS = ("people_returned", "boats_seized_from_vans", "boats_seized_in_raids")
+
+# -- labels and units of the outcomes -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Measure:
+    """How a summary key is shown: its label, its unit, and whether it is a share.
+
+    Attributes:
+        label: words for it in tables and figures.
+        unit: what it counts, per run (a run is a year in the shipped scenarios).
+        share: a rate between 0 and 1 (shown as a percentage).
+        part_of: the key it breaks down (e.g. boats crossed are part of boats attempted), if any.
+    """
+
+    label: str
+    unit: str
+    share: bool = False
+    part_of: str | None = None
+
+    def format(self, value: float) -> str:
+        """The value as a table shows it: a percentage, a decimal for per-boat means, else a whole number."""
+        if value is None or value != value:  # NaN: no boat of that kind
+            return "n/a"
+        if self.share:
+            return f"{value:.1%}"
+        if self.unit == "people per boat":
+            return f"{value:.1f}"
+        return f"{value:,.0f}"
+
+
+#: Every numeric summary key, how it is labelled, and its unit: the one list the report, the
+#: command line's table and sensitivity analysis take their words from.
+MEASURES: dict[str, Measure] = {
+    "boats_attempted": Measure("boat attempts", "boats"),
+    "boats_prevented_on_land": Measure("boats prevented on land", "boats", part_of="boats_attempted"),
+    "boats_intercepted_at_sea": Measure("boats intercepted at sea", "boats", part_of="boats_attempted"),
+    "boats_failed_at_sea": Measure("boats failed at sea", "boats", part_of="boats_attempted"),
+    "boats_crossed": Measure("boats crossed", "boats", part_of="boats_attempted"),
+    "taxi_boats_attempted": Measure("taxi-boat attempts", "boats"),
+    "taxi_boats_crossed": Measure("taxi boats crossed", "boats", part_of="taxi_boats_attempted"),
+    "people_attempted": Measure("people attempting", "people"),
+    "people_prevented": Measure("people prevented", "people (attempts)"),
+    "people_crossed": Measure("people crossed", "people"),
+    "people_rescued": Measure("people rescued", "people"),
+    "deaths": Measure("deaths", "people"),
+    "launch_success_rate": Measure("launch success rate", "share of boat attempts", share=True),
+    "crossing_success_rate": Measure("crossing success rate", "share of boat attempts", share=True),
+    "taxi_boat_success_rate": Measure("taxi-boat success rate", "share of taxi-boat attempts", share=True),
+    "mean_people_per_boat": Measure("people per boat", "people per boat"),
+    "sea_interventions": Measure("sea interventions", "interventions"),
+    "lives_at_risk": Measure("lives at risk", "people aboard at interventions"),
+    "officer_injuries": Measure("officer injuries", "officers"),
+    "deaths_intervention": Measure("deaths in interventions", "people", part_of="deaths"),
+    "deaths_crossing": Measure("deaths on the crossing", "people", part_of="deaths"),
+    "injuries_intervention": Measure("injuries in interventions", "people"),
+    "people_returned": Measure("people returned to France", "people"),
+    "boats_seized_from_vans": Measure("boats seized from vans", "boats"),
+    "boats_seized_in_raids": Measure("boats seized in raids", "boats"),
+}
+
+#: The outcomes the policy report compares, in its order.
+REPORT_OUTCOMES = ("launch_success_rate", "crossing_success_rate", "taxi_boat_success_rate", "people_crossed",
+                   "people_prevented", "mean_people_per_boat", "boats_attempted", "deaths", "sea_interventions",
+                   "lives_at_risk", "officer_injuries")
+
+#: The table ``channel-sim run`` prints, in its order (a key's parts follow it, indented).
+RUN_TABLE = ("boats_attempted", "boats_prevented_on_land", "boats_intercepted_at_sea", "boats_failed_at_sea",
+             "boats_crossed", "taxi_boats_attempted", "people_attempted", "people_prevented", "people_crossed",
+             "people_rescued", "deaths", "launch_success_rate", "crossing_success_rate", "taxi_boat_success_rate",
+             "mean_people_per_boat", "sea_interventions", "lives_at_risk", "officer_injuries")
+
+#: The outcomes sensitivity analysis looks at unless told otherwise.
+SENSITIVITY_OUTCOMES = ("people_crossed", "people_prevented", "taxi_boat_success_rate", "launch_success_rate",
+                        "mean_people_per_boat")
+
 
 _AT_SEA = (Outcome.FAILED_AT_SEA.value, Outcome.CROSSED.value)
 

@@ -7,7 +7,8 @@ import re
 import pytest
 
 from sim.runs.batch import plan_batch, run_batch
-from sim.analysis.report import OUTCOMES, paired_differences, scenario_table, write_report
+from sim.analysis.report import paired_differences, scenario_table, write_report
+from sim.outcomes import MEASURES, REPORT_OUTCOMES
 from sim.scenario import load_scenario
 from sim.runs.store import load_results
 from tests.conftest import SCENARIOS
@@ -37,8 +38,8 @@ def test_every_scenario_is_in_the_report(batch):
     html = (folder / "report.html").read_text()
     for name in NAMES:
         assert name in md and name in html
-    for _, label, _ in OUTCOMES:
-        assert label in md
+    for key in REPORT_OUTCOMES:
+        assert MEASURES[key].label in md
     assert "81 %" in md and "41,472" in md  # reported rates beside the simulated ones
 
 

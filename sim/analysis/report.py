@@ -25,30 +25,15 @@ import pandas as pd
 from sim.analysis.stats import label_frame, mean_ci
 from sim.analysis.validation import compare, fig_validation, load_targets, markdown_table
 from sim.errors import StoreError
+from sim.outcomes import MEASURES, REPORT_OUTCOMES
 from sim.runs.store import load_results, read_manifest
-
-#: Outcomes shown, with their labels and whether they are shares.
-OUTCOMES = [
-    ("launch_success_rate", "launch success rate", True),
-    ("crossing_success_rate", "crossing success rate", True),
-    ("taxi_boat_success_rate", "taxi-boat success rate", True),
-    ("people_crossed", "people crossed", False),
-    ("people_prevented", "people prevented", False),
-    ("mean_people_per_boat", "people per boat", False),
-    ("boats_attempted", "boat attempts", False),
-    ("deaths", "deaths", False),
-    ("sea_interventions", "sea interventions", False),
-    ("lives_at_risk", "lives at risk", False),
-    ("officer_injuries", "officer injuries", False),
-]
-
 
 def scenario_table(summaries: pd.DataFrame) -> pd.DataFrame:
     """One row per scenario (and sweep point) and outcome: n, mean, ci_low, ci_high."""
     df = summaries.assign(label=label_frame(summaries))
     rows = []
     for label, g in df.groupby("label", sort=False):
-        for key, name, _ in OUTCOMES:
+        for key in REPORT_OUTCOMES:
             m, lo, hi = mean_ci(g[key].to_numpy())
             rows.append({"scenario": label, "outcome": key, "n": len(g), "mean": m, "ci_low": lo, "ci_high": hi})
     return pd.DataFrame(rows)
@@ -65,7 +50,7 @@ def paired_differences(summaries: pd.DataFrame, baseline: str = "baseline") -> p
     rows = []
     for label, g in df[df["scenario"] != baseline].groupby("label", sort=False):
         merged = g.merge(base, on=keys, suffixes=("", "_base"))
-        for key, _, _ in OUTCOMES:
+        for key in REPORT_OUTCOMES:
             diff = merged[key].to_numpy(dtype=float) - merged[f"{key}_base"].to_numpy(dtype=float)
             m, lo, hi = mean_ci(diff)
             rows.append({"scenario": label, "outcome": key, "n": len(merged), "mean": m, "ci_low": lo, "ci_high": hi})
@@ -247,8 +232,9 @@ def _table_rows(table: pd.DataFrame, suffix: str = "") -> tuple[list[str], list[
     header = ["outcome"] + [f"{label}{suffix}" for label in labels]
     t = table.set_index(["scenario", "outcome"])
     rows = []
-    for key, name, share in OUTCOMES:
-        row = [name]
+    for key in REPORT_OUTCOMES:
+        share = MEASURES[key].share
+        row = [MEASURES[key].label]
         for label in labels:
             r = t.loc[(label, key)]
             row.append(f"{_fmt(r['mean'], share)} [{_fmt(r['ci_low'], share)}, {_fmt(r['ci_high'], share)}]")

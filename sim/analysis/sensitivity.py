@@ -20,11 +20,10 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.errors import ScenarioError, require_extra
+from sim.outcomes import MEASURES, SENSITIVITY_OUTCOMES, SUMMARY_KEYS
 from sim.runs.batch import plan_points, run_batch
 from sim.scenario import Scenario, from_dict, get_key, set_keys
 
-DEFAULT_OUTCOMES = ("people_crossed", "people_prevented", "taxi_boat_success_rate", "launch_success_rate",
-                    "mean_people_per_boat")
 
 
 class Uncertain(BaseModel):
@@ -112,7 +111,7 @@ class SensitivityResult:
     files: dict
 
 
-def run_sensitivity(out: str | Path, scenario: Scenario, params: list[Uncertain], *, outcomes=DEFAULT_OUTCOMES,
+def run_sensitivity(out: str | Path, scenario: Scenario, params: list[Uncertain], *, outcomes=SENSITIVITY_OUTCOMES,
                     trajectories: int = 10, sobol_samples: int = 64, top: int = 4, replications: int = 1,
                     days: int | None = None, seed: int = 0, workers: int = 1, scheduler: str | None = None,
                     progress: bool = True) -> SensitivityResult:
@@ -195,8 +194,6 @@ def top_parameters(folder: str | Path, params: list[Uncertain], top: int) -> lis
 
 def scenario_summary_keys() -> tuple[str, ...]:
     """Numeric summary keys an analysis can look at."""
-    from sim.outcomes import SUMMARY_KEYS
-
     return tuple(k for k in SUMMARY_KEYS if k not in ("scenario", "seed", "days"))
 
 
@@ -215,7 +212,7 @@ def _fig_morris(morris: pd.DataFrame, path: Path) -> Path:
             ax.annotate(r["parameter"].split(".")[-1], (r["mu_star"], r["sigma"]), fontsize=7)
         ax.set_xlabel("mu* (mean |elementary effect|)")
         ax.set_ylabel("sigma")
-        ax.set_title(outcome, fontsize=9)
+        ax.set_title(MEASURES[outcome].label, fontsize=9)
         ax.grid(alpha=0.3)
     fig.suptitle("Morris screening", fontsize=10)
     fig.savefig(path, dpi=110)
@@ -237,7 +234,7 @@ def _fig_sobol(sobol: pd.DataFrame, path: Path) -> Path:
         ax.barh(y - 0.2, s["S1"], height=0.4, xerr=s["S1_conf"], label="first order S1")
         ax.barh(y + 0.2, s["ST"], height=0.4, xerr=s["ST_conf"], label="total ST")
         ax.set_yticks(y, [p.split(".")[-1] for p in s["parameter"]])
-        ax.set_title(outcome, fontsize=9)
+        ax.set_title(MEASURES[outcome].label, fontsize=9)
         ax.grid(axis="x", alpha=0.3)
     np.atleast_1d(axes)[0].legend(fontsize=7)
     fig.suptitle("Sobol indices", fontsize=10)

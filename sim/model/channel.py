@@ -27,23 +27,11 @@ from sim.model.geography import Coast, Sectors, build_grid, hand_back_grid, load
 from sim.model.maritime import MaritimeCommand
 from sim.model.migrants import Camp, seasonal_inflow
 from sim.model.networks import Beliefs, SmugglingNetwork, stopped_value
-from sim.outcomes import BOAT_COLUMNS, Outcome, summarise
+from sim.outcomes import BoatRecord, DayRecord, Outcome, frame, summarise
 from sim.model.patrols import Gendarmerie
 from sim.scenario import Scenario
 from sim.model.surveillance import Surveillance
 from sim.model.weather import day_of_year, night_hours, sea_states
-
-# Types of the boats table's number and flag columns (the rest are text, and the date).
-_BOAT_DTYPES = {"boat_id": "int64", "day": "int64", "network": "int64", "launch_km": "float64",
-                "people": "int64", "deaths": "int64", "rescued": "int64", "detected": "bool",
-                "sea_intervention": "int64", "lives_at_risk": "int64", "officer_injuries": "int64",
-                "wave_m": "float64", "launch_hour": "float64", "deaths_intervention": "int64",
-                "deaths_crossing": "int64", "injuries_intervention": "int64"}
-
-#: The daily table's columns that record the state of each day (the rest count its boats).
-DAY_STATE_COLUMNS = ("wave_m", "night_hours", "camp_people", "boats_in_stock", "boats_committed",
-                     "people_returned", "interception")
-
 
 class ChannelModel(Model):
     """Small-boat operations on the French coast for a number of days.
@@ -101,14 +89,14 @@ class ChannelModel(Model):
             for row, km in enumerate(n.home_km)
         ]
         self._sharing = {id(camp): sum(1 for net in self.networks if net.camp is camp) for camp in self.camps}
-        self._records: list[tuple] = []
+        self._records: list[BoatRecord] = []
         self._boats_cache: tuple[int, pd.DataFrame] | None = None
         self.counters = {"people_returned": 0}
         self._returned_today = 0
         self._crossed_total = 0
         self._committed_today = 0
         self._waiting_at_noon = 0
-        self._day_states: list[tuple] = []  # one row of DAY_STATE_COLUMNS a day
+        self._days: list[DayRecord] = []  # the state of each day; its counts come from the boats
 
     # -- one day ----------------------------------------------------------------------
     def step(self) -> None:
@@ -148,16 +136,18 @@ class ChannelModel(Model):
         self._record_day(hours)
 
     def _record_day(self, night_hours: float) -> None:
-        """The day's row of the daily table (``DAY_STATE_COLUMNS``).
+        """The day's row of the daily table (its state; ``daily_frame`` counts its boats).
 
-        Kept as a plain list of rows: Mesa's ``DataCollector`` deep-copies every
+        Kept as a plain list of records: Mesa's ``DataCollector`` deep-copies every
         value it collects, which cost more than the rest of a quiet day.
         """
         policy = self.policy
-        self._day_states.append((
-            self.wave_today, night_hours, self._waiting_at_noon, sum(net.boats for net in self.networks),
-            self._committed_today, self._returned_today,
-            "none (union refusal)" if policy.union_refusal else policy.shallow_water_interception,
+        d = self.day_index
+        self._days.append(DayRecord(
+            day=d, date=self.dates[d], wave_m=self.wave_today, night_hours=night_hours,
+            camp_people=self._waiting_at_noon, boats_in_stock=sum(net.boats for net in self.networks),
+            boats_committed=self._committed_today, people_returned=self._returned_today,
+            interception="none (union refusal)" if policy.union_refusal else policy.shallow_water_interception,
         ))
 
     # -- policies and people over time ---------------------------------------------------
@@ -265,46 +255,32 @@ class ChannelModel(Model):
     def record_boat(self, boat, outcome: Outcome, people: int, deaths: int, rescued: int, crossing_deaths: int) -> None:
         """Record a finished boat attempt (called by the boat)."""
         hour = ((boat.plan.launch - int(boat.plan.launch)) * 24.0 + 12.0) % 24.0
-        self._records.append((
-            boat.unique_id, boat.day, self.dates[boat.day], boat.network.unique_id, boat.kind.value,
-            boat.site.name, boat.site.km, boat.waterway.name if boat.waterway else "", people,
-            outcome.value, deaths, rescued, boat.detected, boat.sea_intervention, boat.measure,
-            boat.lives_at_risk, boat.injuries, boat.wave, round(hour, 3),
-            boat.intervention_deaths, crossing_deaths, boat.intervention_injuries,
+        self._records.append(BoatRecord(
+            boat_id=boat.unique_id, day=boat.day, date=self.dates[boat.day], network=boat.network.unique_id,
+            kind=boat.kind.value, launch_site=boat.site.name, launch_km=boat.site.km,
+            waterway=boat.waterway.name if boat.waterway else "", people=people, outcome=outcome.value,
+            deaths=deaths, rescued=rescued, detected=boat.detected, sea_intervention=boat.sea_intervention,
+            intervention_measure=boat.measure, lives_at_risk=boat.lives_at_risk, officer_injuries=boat.injuries,
+            wave_m=boat.wave, launch_hour=round(hour, 3), deaths_intervention=boat.intervention_deaths,
+            deaths_crossing=crossing_deaths, injuries_intervention=boat.intervention_injuries,
         ))
 
     def boats_frame(self) -> pd.DataFrame:
-        """One row per boat attempt (columns ``sim.outcomes.BOAT_COLUMNS``), by boat id."""
+        """One row per boat attempt (``sim.outcomes.BoatRecord``), by boat id."""
         return self._boats().copy()
 
     def _boats(self) -> pd.DataFrame:
         """The boats table, built once for the records so far (the daily table and the summary share it)."""
         if self._boats_cache is not None and self._boats_cache[0] == len(self._records):
             return self._boats_cache[1]
-        if not self._records:
-            df = pd.DataFrame({name: pd.Series(dtype=_BOAT_DTYPES.get(name, object)) for name in BOAT_COLUMNS})
-            df["date"] = pd.to_datetime(df["date"])
-        else:
-            records = sorted(self._records, key=itemgetter(0))  # by boat id (records come by end time)
-            data = {}
-            for name, values in zip(BOAT_COLUMNS, zip(*records)):
-                if name in _BOAT_DTYPES:
-                    data[name] = np.array(values, dtype=_BOAT_DTYPES[name])
-                elif name == "date":
-                    data[name] = np.array(values, dtype="datetime64[s]")
-                else:
-                    data[name] = np.empty(len(values), dtype=object)
-                    data[name][:] = values
-            df = pd.DataFrame(data, copy=False)
+        records = sorted(self._records, key=itemgetter(0))  # by boat id (records come by end time)
+        df = frame(BoatRecord, records)
         self._boats_cache = (len(self._records), df)
         return df
 
     def daily_frame(self) -> pd.DataFrame:
-        """One row per day: date, sea state, people waiting at noon, boats in stock, and the day's counts."""
-        n = len(self._day_states)
-        columns = {"day": np.arange(n), "date": pd.to_datetime(self.dates[:n])}
-        states = zip(*self._day_states) if n else ([] for _ in DAY_STATE_COLUMNS)
-        columns.update((name, list(values)) for name, values in zip(DAY_STATE_COLUMNS, states))
+        """One row per day (``sim.outcomes.DayRecord``): the day's state and its boats by outcome."""
+        n = len(self._days)
         boats = self._boats()
         day = boats["day"].to_numpy()
         outcome = boats["outcome"].to_numpy()
@@ -314,13 +290,13 @@ class ChannelModel(Model):
         def per_day(weights=None) -> np.ndarray:
             return np.bincount(day, weights, minlength=n)[:n].astype("int64")
 
-        columns["boats_attempted"] = per_day()
+        counts = {"boats_attempted": per_day()}
         for o in Outcome:
-            columns[f"boats_{o.value}"] = per_day(outcome == o.value)
-        columns["people_attempted"] = per_day(people)
-        columns["people_crossed"] = per_day(np.where(outcome == Outcome.CROSSED.value, people - deaths, 0))
-        columns["deaths"] = per_day(deaths)
-        return pd.DataFrame(columns)
+            counts[f"boats_{o.value}"] = per_day(outcome == o.value)
+        counts["people_attempted"] = per_day(people)
+        counts["people_crossed"] = per_day(np.where(outcome == Outcome.CROSSED.value, people - deaths, 0))
+        counts["deaths"] = per_day(deaths)
+        return frame(DayRecord, self._days, counts)
 
     def summary(self) -> dict:
         """The run's summary (keys ``sim.outcomes.SUMMARY_KEYS``)."""

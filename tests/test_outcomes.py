@@ -1,0 +1,73 @@
+"""The outcome vocabulary: record types whose fields are the tables' columns, and one list of labels."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from sim.model import ChannelModel
+from sim.outcomes import (BOAT_COLUMNS, DAY_COLUMNS, DAY_COUNT_COLUMNS, MEASURES, REPORT_OUTCOMES, RUN_TABLE,
+                          SENSITIVITY_OUTCOMES, SUMMARY_KEYS, BoatRecord, DayRecord, Outcome, dtypes, frame)
+from sim.scenario import Scenario
+
+
+@pytest.fixture(scope="module")
+def run():
+    return ChannelModel(Scenario(name="t", days=40, policy={"shallow_water_interception": "up_to_300m"}), 3).run()
+
+
+def _kind(dtype) -> str:
+    return "str" if pd.api.types.is_string_dtype(dtype) else str(dtype)
+
+
+@pytest.mark.parametrize("record, table", [(BoatRecord, "boats_frame"), (DayRecord, "daily_frame")])
+def test_tables_have_their_records_fields_and_declared_dtypes(run, record, table):
+    df = getattr(run, table)()
+    assert len(df) > 0
+    assert list(df.columns) == list(record._fields)
+    assert {c: _kind(df[c].dtype) for c in df.columns} == dtypes(record)
+
+
+def test_a_record_is_one_row_of_its_table(run):
+    """The first boat of the run, read back by name, is the record the model wrote."""
+    boats = run.boats_frame()
+    first = min(run._records, key=lambda r: r.boat_id)
+    row = boats.iloc[0]
+    for name in BOAT_COLUMNS:
+        value = row[name]
+        expected = getattr(first, name)
+        assert (value.date() if name == "date" else value) == expected, name
+
+
+def test_daily_counts_are_counted_from_the_boats(run):
+    daily, boats = run.daily_frame(), run.boats_frame()
+    assert DAY_COUNT_COLUMNS == ("boats_attempted", *(f"boats_{o.value}" for o in Outcome),
+                                 "people_attempted", "people_crossed", "deaths")
+    assert daily["boats_attempted"].sum() == len(boats)
+    assert daily["boats_crossed"].sum() == (boats["outcome"] == "crossed").sum()
+    assert DAY_COLUMNS[: len(DAY_COLUMNS) - len(DAY_COUNT_COLUMNS)] == tuple(
+        n for n in DAY_COLUMNS if n not in DAY_COUNT_COLUMNS)
+
+
+def test_an_empty_table_keeps_its_columns_and_dtypes():
+    df = frame(BoatRecord, [])
+    assert list(df.columns) == list(BOAT_COLUMNS) and len(df) == 0
+    assert {c: _kind(df[c].dtype) for c in df.columns} == dtypes(BoatRecord)
+
+
+def test_every_numeric_summary_key_has_a_label_and_unit():
+    numeric = [k for k in SUMMARY_KEYS if k not in ("days", "seed", "scenario")]
+    assert sorted(MEASURES) == sorted(numeric)
+    for key, m in MEASURES.items():
+        assert m.label and m.unit and (m.part_of is None or m.part_of in MEASURES), key
+    for selection in (REPORT_OUTCOMES, RUN_TABLE, SENSITIVITY_OUTCOMES):
+        assert set(selection) <= set(MEASURES)
+    assert len({m.label for m in MEASURES.values()}) == len(MEASURES)  # no two outcomes read alike
+
+
+def test_the_cli_help_names_the_default_sensitivity_outcomes():
+    from sim.cli import build_parser
+
+    sens = build_parser()._subparsers._group_actions[0].choices["sensitivity"]
+    text = " ".join(sens.format_help().split())
+    assert ", ".join(SENSITIVITY_OUTCOMES) in text
