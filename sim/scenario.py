@@ -18,19 +18,27 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import hashlib
 import json
 import typing
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
 from sim.errors import ScenarioError
 
 InterceptionMode = Literal["none", "before_pickup", "up_to_300m"]
-WATERWAYS = ("dunkirk_canal", "aa_canal", "canche", "authie", "somme")
+
+
+@functools.cache
+def waterway_names() -> tuple[str, ...]:
+    """Names of the waterways on the shipped coast (``sim/data/coast.yaml``), which barrages may close."""
+    data = yaml.safe_load((resources.files("sim") / "data" / "coast.yaml").read_text(encoding="utf-8"))
+    return tuple(w["name"] for w in data["waterways"])
 
 
 class Section(BaseModel):
@@ -235,31 +243,29 @@ class Policy(Section):
 
     @field_validator("barrages")
     @classmethod
-    def _known_waterways(cls, value: list[str]) -> list[str]:
-        for name in value:
-            if name not in WATERWAYS:
-                hint = difflib.get_close_matches(name, WATERWAYS, n=1)
-                raise ValueError(f"unknown waterway {name!r}, expected one of {', '.join(WATERWAYS)}"
+    def _known_waterways(cls, value: list[str] | None) -> list[str] | None:
+        known = waterway_names()
+        for name in value or ():
+            if name not in known:
+                hint = difflib.get_close_matches(name, known, n=1)
+                raise ValueError(f"unknown waterway {name!r}, expected one of {', '.join(known)}"
                                  + (f" (did you mean {hint[0]!r}?)" if hint else ""))
         return value
 
 
-class PolicyPatch(Policy):
-    """Policy keys to change on a date; keys not given keep their value."""
+def _patch_of(section: type[Section]) -> type[Section]:
+    """The section's keys, each optional with no default: what a dated change may set.
 
-    shallow_water_interception: InterceptionMode | None = None
-    barrages: list[str] | None = None
-    van_intelligence: bool | None = None
-    warehouse_raids: bool | None = None
-    train_station_intel: bool | None = None
-    uk_liaison: bool | None = None
-    returns: bool | None = None
-    union_refusal: bool | None = None
+    Derived from the section itself, so each switch is declared once (in
+    ``Policy``); the section's validators still check the values given.
+    """
+    fields = {name: (typing.Optional[f.annotation], Field(None, description=f.description))
+              for name, f in section.model_fields.items()}
+    return create_model(f"{section.__name__}Patch", __base__=section, __doc__=(
+        f"{section.__name__} keys to change on a date; keys not given keep their value."), **fields)
 
-    @field_validator("barrages")
-    @classmethod
-    def _known_waterways(cls, value):
-        return value if value is None else Policy._known_waterways(value)
+
+PolicyPatch = _patch_of(Policy)
 
 
 class PolicyChange(Section):

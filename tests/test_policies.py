@@ -103,3 +103,41 @@ def test_combined_package_lowers_launch_success_most(replicates):
     for single in ("shallow_water_before_pickup", "drones_doubled", "train_station_intel", "uk_liaison"):
         diff = combined - values(replicates(single), "launch_success_rate")
         assert diff.mean() < -2 * diff.std(ddof=1) / np.sqrt(len(diff)), single
+
+
+def test_every_switch_has_one_policy_unit_and_the_schedule_takes_the_same_keys():
+    from sim.model.policies import UNITS
+    from sim.scenario import Policy, PolicyPatch, Scenario
+
+    switches = [unit.switch for unit in UNITS]
+    assert sorted(switches) == sorted(Policy.model_fields) and len(set(switches)) == len(switches)
+    assert list(PolicyPatch.model_fields) == list(Policy.model_fields)
+    for name, field in PolicyPatch.model_fields.items():
+        assert field.default is None and field.description == Policy.model_fields[name].description
+    sections = Scenario.model_fields
+    assert all(unit.section is None or unit.section in sections for unit in UNITS)
+
+
+def test_a_dated_switch_reaches_its_unit_at_noon_on_its_date():
+    from sim.model import ChannelModel
+    from sim.scenario import from_dict
+
+    scenario = from_dict({"days": 12, "schedule": [{"date": "2025-01-06", "policy": {
+        "uk_liaison": True, "barrages": ["canche", "authie"]}}]})
+    model = ChannelModel(scenario, 0)
+    model.run_for(5)
+    assert not model.policies.uk_liaison.on and model.policies.in_force() == []
+    before = {net.unique_id: len(net.taxi_options) for net in model.networks}
+    model.run_for(1)
+    assert model.policies.uk_liaison.on and set(model.policies.in_force()) == {"uk_liaison", "barrages"}
+    after = {net.unique_id: len(net.taxi_options) for net in model.networks}
+    assert all(after[k] <= before[k] for k in before) and after != before  # taxi routes from closed estuaries gone
+    for net in model.networks:
+        assert all(w.name not in ("canche", "authie") for _, w in net.taxi_options)
+
+
+def test_the_schema_knows_the_waterways_of_the_coast():
+    from sim.model.geography import load_coast
+    from sim.scenario import waterway_names
+
+    assert waterway_names() == tuple(w.name for w in load_coast().waterways)

@@ -191,11 +191,9 @@ class Boat(CellAgent):
 
     def _station_warning(self, rng) -> None:
         """Intelligence from train stations: a warning names the beach, a patrol is pre-positioned (seed 003)."""
-        if not self.model.policy.train_station_intel:
-            return
-        st = self.model.params.station_intel
-        if rng.random() < st.share_by_train * st.flag_probability and rng.random() < st.site_accuracy:
-            self._at(max(self.model.time, self.plan.hide - st.warning_hours / 24.0), self._on_station_warning)
+        when = self.model.policies.train_station_intel.warning_at(rng, self.model.time, self.plan.hide)
+        if when is not None:
+            self._at(when, self._on_station_warning)
 
     def _on_station_warning(self) -> None:
         self._catch_up()
@@ -274,7 +272,7 @@ class Boat(CellAgent):
 
     def _try_sea_intervention(self, alerted: float, km: float, deadline: float, loaded: bool) -> bool:
         maritime = self.model.maritime
-        if self._vessels_called or not maritime.allows(loaded):
+        if self._vessels_called or not self.model.policies.shallow_water_interception.allows(loaded):
             return False
         # An empty taxi boat can only be stopped once it is on the water.
         earliest = alerted if loaded else max(alerted, self.plan.put_in)
@@ -315,9 +313,8 @@ class Boat(CellAgent):
         self.group.board()
         self.state = BoatState.AT_SEA
         self.cell = self.model.grid[(self.site.col, self.model.coast.shore_row - 1)]
-        maritime = self.model.maritime
-        if maritime.allows(loaded=True):
-            window_h = maritime.params.window_300m_min / 60.0
+        if self.model.policies.shallow_water_interception.allows(loaded=True):
+            window_h = self.model.params.maritime.window_300m_min / 60.0
             rate = self.model.surveillance.open_per_h[self.site.index]
             now = self.model.time
             alerted = self.alerted_at

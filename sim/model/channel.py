@@ -29,6 +29,7 @@ from sim.model.migrants import Camp, seasonal_inflow
 from sim.model.networks import Beliefs, SmugglingNetwork, stopped_value
 from sim.outcomes import BoatRecord, DayRecord, Outcome, frame, summarise
 from sim.model.patrols import Gendarmerie
+from sim.model.policies import Policies
 from sim.scenario import Scenario
 from sim.model.surveillance import Surveillance
 from sim.model.weather import day_of_year, night_hours, sea_states
@@ -53,7 +54,8 @@ class ChannelModel(Model):
         super().__init__(rng=seed)
         install_event_list(self)  # the same order, compared in C
         self.params = params
-        self.policy = params.policy
+        self.policy = params.policy  # the policy in force (dated changes replace it: see _apply_schedule)
+        self.policies = Policies(self)
         self._schedule = sorted(params.schedule, key=lambda change: change.date)
         self.policy_changes: list[tuple[str, dict]] = []
         self.seed = seed
@@ -91,8 +93,6 @@ class ChannelModel(Model):
         self._sharing = {id(camp): sum(1 for net in self.networks if net.camp is camp) for camp in self.camps}
         self._records: list[BoatRecord] = []
         self._boats_cache: tuple[int, pd.DataFrame] | None = None
-        self.counters = {"people_returned": 0}
-        self._returned_today = 0
         self._crossed_total = 0
         self._committed_today = 0
         self._waiting_at_noon = 0
@@ -106,8 +106,9 @@ class ChannelModel(Model):
         self.wave_today = float(self.waves[d])
         now = self.time
         self._apply_schedule(self.dates[d])
-        self._returns()
-        inflow = self.inflow[d] * self._deterrence()
+        returns = self.policies.returns
+        returns.daily(self._crossed_total)
+        inflow = self.inflow[d] * returns.deterrence(self._crossed_total)
         for camp in self.camps:
             camp.receive(inflow)
         self._waiting_at_noon = sum(camp.people for camp in self.camps)
@@ -141,13 +142,12 @@ class ChannelModel(Model):
         Kept as a plain list of records: Mesa's ``DataCollector`` deep-copies every
         value it collects, which cost more than the rest of a quiet day.
         """
-        policy = self.policy
         d = self.day_index
         self._days.append(DayRecord(
             day=d, date=self.dates[d], wave_m=self.wave_today, night_hours=night_hours,
             camp_people=self._waiting_at_noon, boats_in_stock=sum(net.boats for net in self.networks),
-            boats_committed=self._committed_today, people_returned=self._returned_today,
-            interception="none (union refusal)" if policy.union_refusal else policy.shallow_water_interception,
+            boats_committed=self._committed_today, people_returned=self.policies.returns.returned_today,
+            interception=self.policies.shallow_water_interception.label(),
         ))
 
     # -- policies and people over time ---------------------------------------------------
@@ -159,32 +159,7 @@ class ChannelModel(Model):
             barrages_before = self.policy.barrages
             self.policy = self.policy.model_copy(update=patch)
             self.policy_changes.append((today.isoformat(), patch))
-            if self.policy.barrages != barrages_before:
-                for net in self.networks:
-                    net.refresh_options(self.policy.barrages)
-
-    def _returns(self) -> None:
-        """Returns to France under one in, one out (seed 004): some go back to the camps."""
-        self._returned_today = 0
-        if not self.policy.returns:
-            return
-        r = self.params.returns
-        available = self._crossed_total - self.counters["people_returned"]
-        n = min(available, int(self.rng.poisson(r.per_day)))
-        if n <= 0:
-            return
-        self._returned_today = n
-        self.counters["people_returned"] += n
-        retry = int(self.rng.binomial(n, r.retry_probability))
-        for camp, k in zip(self.camps, self.rng.multinomial(retry, [c.share for c in self.camps])):
-            camp.give_back(int(k))
-
-    def _deterrence(self) -> float:
-        """Arrivals fall with the share returned, if the scenario assumes a deterrent effect."""
-        r = self.params.returns
-        if not self.policy.returns or r.deterrence <= 0 or self._crossed_total <= 0:
-            return 1.0
-        return max(0.0, 1.0 - r.deterrence * self.counters["people_returned"] / self._crossed_total)
+            self.policies.barrages.changed(barrages_before)
 
     def _surge_window(self, camp, share: float, dusk: float, dawn: float):
         """On a calm night with full camps, the networks of a camp may launch together (seed 003)."""
@@ -300,7 +275,7 @@ class ChannelModel(Model):
 
     def summary(self) -> dict:
         """The run's summary (keys ``sim.outcomes.SUMMARY_KEYS``)."""
-        counters = dict(self.counters)
+        counters = {"people_returned": self.policies.returns.returned}
         counters["boats_seized_from_vans"] = sum(n.seized_from_vans for n in self.networks)
         counters["boats_seized_in_raids"] = sum(n.seized_in_raids for n in self.networks)
         return summarise(self._boats(), days=self.params.days, seed=self.seed, scenario=self.params.name,

@@ -1,6 +1,7 @@
 """Maritime units: patrol boats with a lifeboat escort, for interception at sea.
 
-Used only when the policy allows it (``policy.shallow_water_interception``):
+Used only when the policy allows it (``policy.shallow_water_interception``, whose unit in
+``sim.model.policies`` says when):
 
 * ``none``: the 2025 posture, police powerless once a boat is in the water (seed 004);
 * ``before_pickup``: the French doctrine, against taxi boats before they load,
@@ -86,18 +87,6 @@ class MaritimeCommand:
         self._life_km = np.array([b.station_km for b in self.lifeboats])
         self._boat_free = np.zeros(len(self.boats))
         self._life_free = np.zeros(len(self.lifeboats))
-
-    def allows(self, loaded: bool) -> bool:
-        """Whether the policy in force allows intervening against this boat.
-
-        Under a union refusal the doctrine exists but no officer goes to sea (seed 001).
-        """
-        policy = self.model.policy
-        if policy.union_refusal or policy.shallow_water_interception == "none":
-            return False
-        if policy.shallow_water_interception == "before_pickup":
-            return not loaded
-        return True
 
     def reach(self, alerted: float, km: float, deadline: float, not_before: float | None = None) -> float | None:
         """Commit a patrol boat and a lifeboat that can both reach ``km`` by ``deadline``.

@@ -120,15 +120,15 @@ class SmugglingNetwork(Agent):
         self.site_risk = self.beliefs.site[row]  # views of its row: updated in place
         self._mode_risk = self.beliefs.mode[row]
         self.pressure = PRIOR_SITE_RISK
-        self.refresh_options(model.policy.barrages)
+        self.refresh_options()
 
-    def refresh_options(self, barrages: list[str]) -> None:
+    def refresh_options(self) -> None:
         """Work out which beaches and taxi routes are open (again after a barrage goes up or down)."""
         p = self.params
         near = [s for s in self.coast.sites if abs(s.km - self.home_km) <= p.range_km]
         self.beach_sites: list[Site] = [s for s in near if s.beach]
         self.taxi_options: list[tuple[Site, Waterway]] = []
-        open_ways = [w for w in self.coast.waterways if w.name not in barrages]
+        open_ways = self.model.policies.barrages.open_waterways(self.coast.waterways)
         max_run = self.model.params.operations.taxi_max_run_km
         for s in near:
             if not s.pickup or not open_ways:
@@ -164,10 +164,9 @@ class SmugglingNetwork(Agent):
         s = self.model.params.supply
         rng = self.model.rng
         self.warehouse = min(s.warehouse_capacity, self.warehouse + int(rng.poisson(s.restock_per_day)))
-        if self.model.policy.warehouse_raids and rng.random() < 1.0 - (1.0 - s.raid_probability_per_week) ** (1 / 7):
-            seized = int(round(self.warehouse * s.raid_seizure_share))
-            self.warehouse -= seized
-            self.seized_in_raids += seized
+        seized = self.model.policies.warehouse_raids.seized(rng, self.warehouse)
+        self.warehouse -= seized
+        self.seized_in_raids += seized
         self.resupply()
 
     def resupply(self) -> None:
@@ -182,10 +181,7 @@ class SmugglingNetwork(Agent):
         self.warehouse -= load
         self._van_load = load
         self.van_due = self.model.time + p.van_hours / 24.0
-        s = self.model.params.supply
-        rng = self.model.rng
-        self._van_seized = bool(self.model.policy.van_intelligence and rng.random() < s.van_intel_probability
-                                and min(rng.exponential(s.intel_lead_hours_mean), p.van_hours) >= s.seizure_hours_needed)
+        self._van_seized = self.model.policies.van_intelligence.seizes(self.model.rng, p.van_hours)
         self.model.schedule_event(self._on_van_arrives, at=self.van_due)
         self.state = NetworkState.WAITING_FOR_VAN
 

@@ -113,18 +113,14 @@ class Gendarmerie:
             unit (``dispatch_share``) or no unit is free.
         """
         g = self.params
-        liaison = self.model.policy.uk_liaison
-        share = self.model.params.liaison.dispatch_share if liaison else g.dispatch_share
-        if self.model.rng.random() >= share:
+        liaison = self.model.policies.uk_liaison  # faster, better-directed dispatch (seed 002)
+        if self.model.rng.random() >= liaison.dispatch_share(g.dispatch_share):
             return None  # the detection does not reach a unit in time
         free = self._free_at <= now
         if not free.any():
             return None
         last_leg = site.road_to_water_min if to_water else site.road_to_hide_min
-        reaction, travel_factor = g.reaction_min, 1.0
-        if self.model.policy.uk_liaison:  # information shared at once, resources better directed (seed 002)
-            reaction *= self.model.params.liaison.reaction_factor
-            travel_factor = self.model.params.liaison.approach_factor
+        reaction, travel_factor = liaison.response(g.reaction_min)
         road = self._road_min.get(site.index)
         if road is None:
             road = self._road_min[site.index] = np.abs(self._post_km - site.km) / g.road_speed_kmh * 60.0
