@@ -183,11 +183,11 @@ class Boat(CellAgent):
         seen = sv.first_detection(rng, [((p.exposed - p.hide) * 24.0, kit * sv.hidden_per_h[i]),
                                          ((p.launch - p.exposed) * 24.0, sv.open_per_h[i])])
         if seen is not None:
-            self._at(p.hide + seen[0] / 24.0, self._on_detected)
+            self._at(p.hide + seen / 24.0, self._on_detected)
         if self.kind is BoatKind.TAXI:
             run = sv.first_detection(rng, [((p.launch - p.put_in) * 24.0, sv.open_per_h[i])])
             if run is not None:
-                self._at(p.put_in + run[0] / 24.0, self._on_taxi_sighted)
+                self._at(p.put_in + run / 24.0, self._on_taxi_sighted)
 
     def _station_warning(self, rng) -> None:
         """Intelligence from train stations: a warning names the beach, a patrol is pre-positioned (seed 003)."""

@@ -23,7 +23,7 @@ from mesa.time import Event, Priority
 
 from sim.model.draws import uniform
 from sim.model.mesa_compat import checked_mesa, install_event_list, schedule_held
-from sim.model.geography import Coast, Sectors, build_grid, hand_back_grid, load_coast
+from sim.model.geography import Sectors, build_grid, hand_back_grid, load_coast
 from sim.model.maritime import MaritimeCommand
 from sim.model.migrants import Camp, seasonal_inflow
 from sim.model.networks import Beliefs, SmugglingNetwork, stopped_value
@@ -40,7 +40,6 @@ class ChannelModel(Model):
     Args:
         params: the validated scenario.
         seed: the run's seed (all randomness comes from ``self.rng``).
-        coast: the strip map (the shipped one when None).
 
     Attributes:
         params: the scenario.
@@ -49,7 +48,7 @@ class ChannelModel(Model):
         waves: wave height of every simulated day (m).
     """
 
-    def __init__(self, params: Scenario, seed: int = 0, coast: Coast | None = None):
+    def __init__(self, params: Scenario, seed: int = 0):
         checked_mesa()
         super().__init__(rng=seed)
         install_event_list(self)  # the same order, compared in C
@@ -59,7 +58,7 @@ class ChannelModel(Model):
         self._schedule = sorted(params.schedule, key=lambda change: change.date)
         self.policy_changes: list[tuple[str, dict]] = []
         self.seed = seed
-        self.coast = coast or load_coast()
+        self.coast = load_coast()
         self.grid = build_grid(self.coast, self.random)
         days = params.days
         self.dates = [params.start_date + dt.timedelta(days=i) for i in range(days)]
@@ -113,7 +112,6 @@ class ChannelModel(Model):
             camp.receive(inflow)
         self._waiting_at_noon = sum(camp.people for camp in self.camps)
         self.gendarmerie.release_all(now)
-        self.maritime.stand_down(now)
         self.beliefs.forget(self.params.networks.forgetting_per_day)
         for net in self.networks:
             net.daily()
@@ -133,7 +131,6 @@ class ChannelModel(Model):
                 net = self.networks[i]
                 share = ready[id(net.camp)] / max(1, sharing[id(net.camp)])
                 self._committed_today += net.plan_night(share, chance, dusk, dawn, windows[id(net.camp)])
-            self.schedule_event(self.surveillance.end_night, at=dawn)
         self._record_day(hours)
 
     def _record_day(self, night_hours: float) -> None:
@@ -280,8 +277,3 @@ class ChannelModel(Model):
         counters["boats_seized_in_raids"] = sum(n.seized_in_raids for n in self.networks)
         return summarise(self._boats(), days=self.params.days, seed=self.seed, scenario=self.params.name,
                          counters=counters)
-
-
-def run(params: Scenario, seed: int = 0) -> ChannelModel:
-    """Build and run a model; the finished model holds the results."""
-    return ChannelModel(params, seed).run()

@@ -122,13 +122,6 @@ class Coast:
         """Grid column of a position along the shore."""
         return int(min(self.n_cols - 1, max(0, km / self.cell_km)))
 
-    def waterway(self, name: str) -> Waterway:
-        """The waterway with this name."""
-        for w in self.waterways:
-            if w.name == name:
-                return w
-        raise KeyError(name)
-
     def site(self, name: str) -> Site:
         """The site with this name."""
         for s in self.sites:
@@ -183,16 +176,13 @@ def default_coast_file() -> Path:
 
 
 @functools.cache
-def load_coast(path: str | None = None) -> Coast:
-    """Build the strip map from its data file (cached per process).
-
-    Args:
-        path: a coast YAML file; the shipped one when None.
+def load_coast() -> Coast:
+    """Build the strip map from the shipped data file (cached per process).
 
     Returns:
         The immutable ``Coast``.
     """
-    data = yaml.safe_load(Path(path or default_coast_file()).read_text())
+    data = yaml.safe_load(default_coast_file().read_text(encoding="utf-8"))
     return _build(data)
 
 

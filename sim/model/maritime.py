@@ -17,19 +17,11 @@ an intervention are the lives it puts at risk.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum, auto
 
 import numpy as np
 from mesa.discrete_space import CellAgent
 
 from sim.model.geography import Coast, Sectors
-
-
-class VesselState(Enum):
-    """What a patrol boat or lifeboat is doing."""
-
-    STANDBY = auto()
-    INTERVENING = auto()
 
 
 class PatrolBoat(CellAgent):
@@ -40,7 +32,6 @@ class PatrolBoat(CellAgent):
         super().__init__(model)
         self.cell = cell
         self.station_km = station_km
-        self.state = VesselState.STANDBY
 
 
 class Lifeboat(CellAgent):
@@ -51,7 +42,6 @@ class Lifeboat(CellAgent):
         super().__init__(model)
         self.cell = cell
         self.station_km = station_km
-        self.state = VesselState.STANDBY
 
 
 @dataclass(frozen=True)
@@ -116,8 +106,6 @@ class MaritimeCommand:
         done = when + self.params.intervention_hours / 24.0
         self._boat_free[i] = done
         self._life_free[j] = done
-        self.boats[i].state = VesselState.INTERVENING
-        self.lifeboats[j].state = VesselState.INTERVENING
         return when
 
     def intervene(self, rng: np.random.Generator, aboard: int, wave: float, metres_out: float) -> Intervention:
@@ -147,12 +135,3 @@ class MaritimeCommand:
                 stopped, measure = True, name
                 break
         return Intervention(stopped, measure, aboard, deaths, injuries)
-
-    def stand_down(self, now: float) -> None:
-        """Vessels whose interventions are over return to standby."""
-        for v, free in zip(self.boats, self._boat_free):
-            if free <= now:
-                v.state = VesselState.STANDBY
-        for v, free in zip(self.lifeboats, self._life_free):
-            if free <= now:
-                v.state = VesselState.STANDBY

@@ -48,12 +48,11 @@ class Camp(FixedAgent):
         self.people = 0
         self.arrived = 0
 
-    def receive(self, mean_arrivals: float) -> int:
+    def receive(self, mean_arrivals: float) -> None:
         """Add the day's arrivals, Poisson around ``mean_arrivals * share``."""
         n = int(self.model.rng.poisson(mean_arrivals * self.share))
         self.people += n
         self.arrived += n
-        return n
 
     def take(self, n: int) -> int:
         """Take up to ``n`` people for a boat; returns how many came."""

@@ -24,8 +24,6 @@ pressure it sends fewer, fuller boats (seed 003).
 
 from __future__ import annotations
 
-from enum import Enum, auto
-
 import numpy as np
 from mesa import Agent
 
@@ -36,14 +34,6 @@ from sim.outcomes import BoatKind, Outcome
 
 #: A network's prior belief that a launch at an unknown beach, or by a mode, is stopped. Assumption.
 PRIOR_SITE_RISK = 0.3
-
-
-class NetworkState(Enum):
-    """A network's supply situation."""
-
-    STOCKED = auto()          # has boats on the coast
-    WAITING_FOR_VAN = auto()  # below its reorder point, a van on the way
-    OUT_OF_STOCK = auto()     # nothing to launch and nothing coming
 
 
 #: Column of each mode in ``Beliefs.mode``.
@@ -114,7 +104,6 @@ class SmugglingNetwork(Agent):
         self._van_seized = False
         self.seized_from_vans = 0
         self.seized_in_raids = 0
-        self.state = NetworkState.STOCKED if self.boats else NetworkState.OUT_OF_STOCK
         self.beliefs = beliefs
         self.row = row
         self.site_risk = self.beliefs.site[row]  # views of its row: updated in place
@@ -176,14 +165,12 @@ class SmugglingNetwork(Agent):
             return
         load = min(p.van_boats, self.warehouse)
         if load <= 0:
-            self.state = NetworkState.OUT_OF_STOCK if self.boats == 0 else self.state
             return
         self.warehouse -= load
         self._van_load = load
         self.van_due = self.model.time + p.van_hours / 24.0
         self._van_seized = self.model.policies.van_intelligence.seizes(self.model.rng, p.van_hours)
         self.model.schedule_event(self._on_van_arrives, at=self.van_due)
-        self.state = NetworkState.WAITING_FOR_VAN
 
     def _on_van_arrives(self) -> None:
         if self._van_seized:
@@ -192,7 +179,6 @@ class SmugglingNetwork(Agent):
             self.boats += self._van_load
         self.van_due = None
         self._van_seized = False
-        self.state = NetworkState.STOCKED if self.boats else NetworkState.OUT_OF_STOCK
 
     # -- the night's decision -----------------------------------------------------------
     def launch_probability(self, wave: float) -> float:
@@ -231,8 +217,6 @@ class SmugglingNetwork(Agent):
         rng = self.model.rng
         p = self.params
         if self.boats <= 0:
-            if self.van_due is None:
-                self.state = NetworkState.OUT_OF_STOCK
             return 0
         if rng.random() >= launch_chance:
             return 0

@@ -43,7 +43,7 @@ class PatrolUnit(CellAgent):
         self.state = PatrolState.ON_PATROL
         self.free_at = 0.0
 
-    def respond(self, arrival: float, busy_until: float) -> None:
+    def respond(self, busy_until: float) -> None:
         """Head to a detection; back on patrol at ``busy_until``."""
         self.state = PatrolState.RESPONDING
         self.free_at = busy_until
@@ -131,7 +131,7 @@ class Gendarmerie:
         busy_until = arrival + g.engaged_hours / 24.0
         self._free_at[i] = busy_until
         unit = self.units[i]
-        unit.respond(arrival, busy_until)
+        unit.respond(busy_until)
         self._out.add(i)
         return unit, arrival
 

@@ -15,20 +15,11 @@ of each night, so that detection during a night costs one exponential draw.
 
 from __future__ import annotations
 
-from enum import Enum, auto
-
 import numpy as np
 from mesa import Agent
 from mesa.discrete_space import CellAgent
 
 from sim.model.geography import Coast, Sectors
-
-
-class DroneState(Enum):
-    """A drone is on station at night and grounded by day."""
-
-    GROUNDED = auto()
-    ON_STATION = auto()
 
 
 class Drone(CellAgent):
@@ -39,14 +30,6 @@ class Drone(CellAgent):
         super().__init__(model)
         self.cell = cell
         self.sector = sector
-        self.state = DroneState.GROUNDED
-
-
-class AircraftState(Enum):
-    """An aircraft flies for part of the night."""
-
-    ON_GROUND = auto()
-    FLYING = auto()
 
 
 class Aircraft(Agent):
@@ -55,7 +38,6 @@ class Aircraft(Agent):
     def __init__(self, model):
         """Create an aircraft."""
         super().__init__(model)
-        self.state = AircraftState.ON_GROUND
 
 
 class Surveillance:
@@ -104,11 +86,7 @@ class Surveillance:
         self._hazards_air: float | None = None  # aircraft rate the hazards were last computed for
 
     def start_night(self, night_hours: float) -> None:
-        """Put the assets up and compute this night's hazards at every site."""
-        for d in self.drones:
-            d.state = DroneState.ON_STATION
-        for a in self.aircraft:
-            a.state = AircraftState.FLYING
+        """Compute this night's detection hazards at every site (aircraft fly at most ``aircraft_hours``)."""
         p = self.params
         air = self._air_rate_per_flying_hour * min(1.0, p.aircraft_hours / night_hours)
         if air == self._hazards_air:  # the same as last night's: the same hazards
@@ -117,14 +95,7 @@ class Surveillance:
         self.open_per_h = p.open_exposure * (self._drone_rate + air + self._patrol_rate)
         self._hazards_air = air
 
-    def end_night(self) -> None:
-        """Ground the assets."""
-        for d in self.drones:
-            d.state = DroneState.GROUNDED
-        for a in self.aircraft:
-            a.state = AircraftState.ON_GROUND
-
-    def first_detection(self, rng: np.random.Generator, phases: list[tuple[float, float]]) -> tuple[float, int] | None:
+    def first_detection(self, rng: np.random.Generator, phases: list[tuple[float, float]]) -> float | None:
         """When (if ever) a target is first seen over consecutive phases.
 
         Args:
@@ -132,13 +103,13 @@ class Surveillance:
             phases: ``(hours, rate_per_hour)`` for each phase in order.
 
         Returns:
-            ``(hours since the first phase began, phase index)`` or None.
+            Hours since the first phase began, or None.
         """
         elapsed = 0.0
-        for i, (hours, rate) in enumerate(phases):
+        for hours, rate in phases:
             if rate > 0 and hours > 0:
                 wait = rng.exponential(1.0 / float(rate))  # numpy scalars take a slower path
                 if wait < hours:
-                    return elapsed + wait, i
+                    return elapsed + wait
             elapsed += hours
         return None

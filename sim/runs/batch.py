@@ -149,12 +149,8 @@ def plan_points(scenario: Scenario, points: list[dict], replications: int = 1, d
     return BatchPlan(definition, runs, contents)
 
 
-def execute_run(spec: RunSpec, runs_dir: str, provenance: dict) -> str:
-    """Run one model and write its tables to the store (in whichever process runs it).
-
-    Returns:
-        The run's key.
-    """
+def execute_run(spec: RunSpec, runs_dir: str, provenance: dict) -> None:
+    """Run one model and write its tables to the store (in whichever process runs it)."""
     from sim.model import ChannelModel
 
     scenario = Scenario.model_validate(spec.content)
@@ -178,7 +174,6 @@ def execute_run(spec: RunSpec, runs_dir: str, provenance: dict) -> str:
     row["seed"] = spec.seed
     write_run(Path(runs_dir), spec.key, tag(model.boats_frame()), tag(model.daily_frame()), pd.DataFrame([row]))
     model.close()  # its grid serves the next run in this process
-    return spec.key
 
 
 @dataclass
