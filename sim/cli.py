@@ -265,11 +265,11 @@ def cmd_sensitivity(args) -> int:
     from sim.outcomes import SENSITIVITY_OUTCOMES
 
     scenario = load_scenario(args.scenario)
-    params = load_parameters(args.parameters)
+    uncertain = load_parameters(args.parameters)
     outcomes = [o.strip() for o in args.outcomes.split(",")] if args.outcomes else list(SENSITIVITY_OUTCOMES)
     out = args.out or Path("results") / f"sensitivity-{scenario.name}"
     workers, scheduler = _where(args)
-    res = run_sensitivity(out, scenario, params, outcomes=outcomes, trajectories=args.trajectories,
+    res = run_sensitivity(out, scenario, uncertain, outcomes=outcomes, trajectories=args.trajectories,
                           sobol_samples=args.sobol_samples, top=args.top, replications=args.replications,
                           days=args.days, seed=args.seed, workers=workers,
                           scheduler=scheduler, progress=not args.quiet)
@@ -296,16 +296,16 @@ def cmd_calibrate(args) -> int:
     scenario = load_scenario(args.scenario)
     targets_path = args.targets or default_targets(args.scenario) or args.scenario.parent / TARGETS_FILE
     targets = load_targets(targets_path)
-    params = load_parameters(args.parameters)
+    uncertain = load_parameters(args.parameters)
     if args.sensitivity is not None:
-        params = top_parameters(args.sensitivity, params, args.top)
+        uncertain = top_parameters(args.sensitivity, uncertain, args.top)
     if args.out is not None and args.out.exists() and any(args.out.iterdir()):
         raise RunDirError(f"{args.out}: already exists and is not empty; expected a new folder for the calibration")
     out = args.out or free_name(Path("results"), f"calibrate-{scenario.name}")
     workers, scheduler = _where(args)
-    print(f"calibrating {', '.join(p.key for p in params)} of {scenario.name} to {len(targets)} targets: "
+    print(f"calibrating {', '.join(p.key for p in uncertain)} of {scenario.name} to {len(targets)} targets: "
           f"{args.generations} generations of {args.population} particles")
-    res = run_calibration(out, scenario, args.scenario, params, targets, targets_path,
+    res = run_calibration(out, scenario, args.scenario, uncertain, targets, targets_path,
                           population=args.population, generations=args.generations, days=args.days,
                           seed=args.seed, workers=workers, scheduler=scheduler)
     for key, s in res.summary.items():

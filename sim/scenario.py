@@ -9,6 +9,12 @@ replaced whole.
 Every default below cites its source: a seed document (by its number, e.g.
 seed 003), a source listed in ``channel-facts.md``, or the word "assumption".
 
+Each section of a scenario is a class named after its key (``camps``:
+``CampsParams``), so that no section shares a name with a class of the model
+(``sim.model.patrols.Gendarmerie`` reads ``GendarmerieParams``); in the model,
+``params`` always means the section an agent or a policy reads, and the whole
+scenario is ``ChannelModel.inputs``.
+
 Errors in a scenario (an unknown key, a wrong type, an out-of-range value, a
 missing file, a circular ``extends``) raise :class:`ScenarioError` whose
 message is one line naming the file, the key path and what was expected.
@@ -47,7 +53,7 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
-class Weather(Section):
+class WeatherParams(Section):
     """Daily sea state (see ``sim.model.weather``)."""
 
     median_wave_m: float = Field(0.5, gt=0, description="median nearshore wave height; assumption tuned to ~190 favourable days a year (Home Office, channel-facts.md)")
@@ -57,7 +63,7 @@ class Weather(Section):
     volatility: float = Field(0.55, gt=0, le=3, description="sd of log wave height; assumption tuned to ~120 rough days (Prémar)")
 
 
-class Camps(Section):
+class CampsParams(Section):
     """The camps at Loon-Plage (Dunkirk) and Calais and the people arriving there."""
 
     initial_people: int = Field(1500, ge=0, le=1000000, description="people waiting in the camps on the start date; assumption")
@@ -68,7 +74,7 @@ class Camps(Section):
     ready_fraction: float = Field(0.5, gt=0, le=1, description="share of a camp's people who can be brought to the coast in one night, split evenly among the networks drawing on that camp; assumption")
 
 
-class Networks(Section):
+class NetworksParams(Section):
     """Smuggling networks: where they work, their stock of boats, their choices."""
 
     home_km: list[float] = Field(default_factory=lambda: [12.0, 22.0, 30.0, 45.0, 55.0, 78.0, 95.0, 118.0],
@@ -100,7 +106,7 @@ class Networks(Section):
     surge_window_h: float = Field(2.0, gt=0, description="length of a coordinated launch window; assumption")
 
 
-class Operations(Section):
+class OperationsParams(Section):
     """How a night's operation unfolds on land (minutes and hours)."""
 
     earliest_start_h: float = Field(1.0, ge=0, description="hours after dusk before the first group moves; assumption")
@@ -115,7 +121,7 @@ class Operations(Section):
     taxi_max_run_km: float = Field(20.0, gt=0, description="longest run along the shallows from a waterway to a pickup beach; assumption")
 
 
-class Crossing(Section):
+class CrossingParams(Section):
     """The crossing from the surf line to UK waters."""
 
     speed_kmh: float = Field(7.0, gt=0, description="speed of a loaded dinghy; assumption (about 4 knots)")
@@ -128,7 +134,7 @@ class Crossing(Section):
     death_rate_on_failure: float = Field(0.005, ge=0, le=1, description="chance each person aboard a failed boat dies; assumption")
 
 
-class Gendarmerie(Section):
+class GendarmerieParams(Section):
     """Patrol units from the personnel budget."""
 
     personnel_per_day: int = Field(1200, ge=0, le=100000, description="security personnel deployable daily on the coast (seed 003)")
@@ -154,7 +160,7 @@ class Gendarmerie(Section):
         return value
 
 
-class Surveillance(Section):
+class SurveillanceParams(Section):
     """Thermal drones and aircraft; their detections go to the patrols."""
 
     drones: int = Field(12, ge=0, le=1000, description="thermal drones on duty on a night, each flying drone_endurance_h out of every drone_endurance_h + drone_turnaround_h; assumption (76 airborne cameras allowed at once, 2023 French order)")
@@ -169,7 +175,7 @@ class Surveillance(Section):
     open_exposure: float = Field(6.0, ge=1, description="how much easier a group assembling a boat or wading on the open beach is to see than a hidden one; assumption")
 
 
-class Maritime(Section):
+class MaritimeParams(Section):
     """Patrol boats and lifeboats, used only when the policy allows interception at sea."""
 
     patrol_boats: int = Field(6, ge=0, le=200, description="plans spoke of six patrol boats (channel-facts.md, with the UK's 300 m demand of seed 004)")
@@ -190,7 +196,7 @@ class Maritime(Section):
     injury_rate: float = Field(0.01, ge=0, le=1, description="chance each unhurt person aboard is injured at each measure tried, at the reference load and calm sea; assumption")
 
 
-class Supply(Section):
+class SupplyParams(Section):
     """Warehouses in Germany and the vans that bring boats and engines (seed 003)."""
 
     warehouse_boats: int = Field(30, ge=0, le=100000, description="boats and engines in each network's warehouse at the start; assumption")
@@ -203,7 +209,7 @@ class Supply(Section):
     raid_seizure_share: float = Field(0.9, ge=0, le=1, description="share of a raided warehouse's stock seized; assumption")
 
 
-class StationIntel(Section):
+class StationIntelParams(Section):
     """Intelligence from train stations on groups moving to the coast (seed 003)."""
 
     share_by_train: float = Field(0.5, ge=0, le=1, description="share of groups that travel to the coast by train; assumption")
@@ -212,7 +218,7 @@ class StationIntel(Section):
     warning_hours: float = Field(1.5, ge=0, description="how long before the group reaches its hiding place the warning comes; assumption")
 
 
-class Liaison(Section):
+class LiaisonParams(Section):
     """UK liaison officers in French command centres (seed 002)."""
 
     reaction_factor: float = Field(0.6, gt=0, le=1, description="dispatch reaction time is multiplied by this (information shared at once, seed 002); assumption")
@@ -220,7 +226,7 @@ class Liaison(Section):
     dispatch_share: float = Field(1.0, ge=0, le=1, description="share of detections acted on with liaison officers in the command centres, replacing gendarmerie.dispatch_share (seed 002); assumption")
 
 
-class Returns(Section):
+class ReturnsParams(Section):
     """Returns to France under "one in, one out" (seed 004)."""
 
     per_day: float = Field(1.7, ge=0, le=10000, description="people returned a day: 153 returned from September to late November 2025, about 90 days (seed 004)")
@@ -283,18 +289,18 @@ class Scenario(Section):
     description: str = ""
     start_date: dt.date = Field(dt.date(2025, 1, 1), strict=False, description="first simulated day (YYYY-MM-DD)")
     days: int = Field(365, ge=1, le=36500)
-    weather: Weather = Weather()
-    camps: Camps = Camps()
-    networks: Networks = Networks()
-    operations: Operations = Operations()
-    crossing: Crossing = Crossing()
-    gendarmerie: Gendarmerie = Gendarmerie()
-    surveillance: Surveillance = Surveillance()
-    maritime: Maritime = Maritime()
-    supply: Supply = Supply()
-    station_intel: StationIntel = StationIntel()
-    liaison: Liaison = Liaison()
-    returns: Returns = Returns()
+    weather: WeatherParams = WeatherParams()
+    camps: CampsParams = CampsParams()
+    networks: NetworksParams = NetworksParams()
+    operations: OperationsParams = OperationsParams()
+    crossing: CrossingParams = CrossingParams()
+    gendarmerie: GendarmerieParams = GendarmerieParams()
+    surveillance: SurveillanceParams = SurveillanceParams()
+    maritime: MaritimeParams = MaritimeParams()
+    supply: SupplyParams = SupplyParams()
+    station_intel: StationIntelParams = StationIntelParams()
+    liaison: LiaisonParams = LiaisonParams()
+    returns: ReturnsParams = ReturnsParams()
     policy: Policy = Policy()
     schedule: list[PolicyChange] = Field(default_factory=list, description="dated policy changes, e.g. the doctrine from 25 November 2025 (seed 004)")
 

@@ -87,12 +87,12 @@ def test_networks_learn_from_their_own_outcomes_and_less_from_hearsay():
     a, b = m.networks[0], m.networks[1]
     site = a.beach_sites[0].index
     a.learn(site, BoatKind.BEACH, Outcome.PREVENTED_ON_LAND, weight=1.0)
-    b.learn(site, BoatKind.BEACH, Outcome.PREVENTED_ON_LAND, weight=m.params.networks.hearsay_weight)
+    b.learn(site, BoatKind.BEACH, Outcome.PREVENTED_ON_LAND, weight=m.inputs.networks.hearsay_weight)
     assert a.site_risk[site] > b.site_risk[site] > PRIOR_SITE_RISK
     assert a.mode_risk[BoatKind.BEACH] > PRIOR_SITE_RISK == a.mode_risk[BoatKind.TAXI]
     before = a.site_risk[site]
     for _ in range(30):
-        m.beliefs.forget(m.params.networks.forgetting_per_day)  # what each day's step does
+        m.beliefs.forget(m.inputs.networks.forgetting_per_day)  # what each day's step does
     assert PRIOR_SITE_RISK < a.site_risk[site] < before  # forgetting pulls back towards the prior
 
 

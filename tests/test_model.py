@@ -57,7 +57,7 @@ def test_every_person_attempt_ends_in_exactly_one_outcome(year):
 
 def test_nobody_is_lost_between_camps_and_outcomes(year):
     """Everyone who came to the camps is still there, crossed, or died."""
-    c = year.params.camps
+    c = year.inputs.camps
     arrived = sum(camp.arrived for camp in year.camps)
     initial = sum(int(round(c.initial_people * camp.share)) for camp in year.camps)
     waiting = sum(camp.people for camp in year.camps)
@@ -88,7 +88,7 @@ def test_daily_series_one_row_per_day(year):
 
 def test_no_launch_in_rough_seas(year):
     boats = year.boats_frame()
-    assert boats["wave_m"].max() <= year.params.networks.max_launch_wave_m
+    assert boats["wave_m"].max() <= year.inputs.networks.max_launch_wave_m
     # Launches are rare above 0.5 m (Times analysis): most boats go in calmer seas.
     assert (boats["wave_m"] <= 0.5).mean() > 0.8
 
@@ -102,7 +102,7 @@ def test_people_wait_through_rough_spells_and_surge_on_calm_days(year):
     daily = year.daily_frame()
     boats = daily["boats_attempted"].to_numpy()
     waiting = daily["camp_people"].to_numpy()
-    rough = (daily["wave_m"] > year.params.networks.max_launch_wave_m).to_numpy()
+    rough = (daily["wave_m"] > year.inputs.networks.max_launch_wave_m).to_numpy()
     assert boats[rough].sum() == 0
     # People keep arriving while nothing leaves: the camps are fuller on the
     # first launch day after three or more days without launches ...
@@ -174,7 +174,7 @@ def test_conservation_holds_with_interventions_at_sea(name):
     assert s["sea_interventions"] > 0
     assert s["people_attempted"] == s["people_prevented"] + s["people_rescued"] + s["people_crossed"] + s["deaths"]
     arrived = sum(camp.arrived for camp in model.camps)
-    initial = sum(int(round(model.params.camps.initial_people * camp.share)) for camp in model.camps)
+    initial = sum(int(round(model.inputs.camps.initial_people * camp.share)) for camp in model.camps)
     assert initial + arrived == sum(camp.people for camp in model.camps) + s["people_crossed"] + s["deaths"]
     # Every intervention names its measure and puts someone at risk; none without one.
     hit = boats["sea_intervention"] == 1

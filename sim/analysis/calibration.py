@@ -38,11 +38,11 @@ from sim.scenario import Scenario, set_keys
 class _Simulator:
     """Picklable model function for pyabc: parameters in, simulated targets out."""
 
-    def __init__(self, scenario: Scenario, params: list[Uncertain], targets: list[Target], days: int | None):
+    def __init__(self, scenario: Scenario, uncertain: list[Uncertain], targets: list[Target], days: int | None):
         self.content = scenario.model_dump()
         if days is not None:
             self.content["days"] = days
-        self.keys = [p.key for p in params]
+        self.keys = [p.key for p in uncertain]
         self.targets = targets
 
     def __call__(self, particle: dict) -> dict:
@@ -86,17 +86,17 @@ def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> flo
     return float(np.interp(q, cum, v))
 
 
-def run_calibration(out: str | Path, scenario: Scenario, scenario_path: str | Path, params: list[Uncertain],
+def run_calibration(out: str | Path, scenario: Scenario, scenario_path: str | Path, uncertain: list[Uncertain],
                     targets: list[Target], targets_path: str | Path, *, population: int = 40,
                     generations: int = 4, days: int | None = None, seed: int = 0, workers: int = 1,
                     scheduler: str | None = None) -> CalibrationResult:
-    """Fit ``params`` to ``targets`` by ABC-SMC and write the posterior and a calibrated scenario.
+    """Fit ``uncertain`` to ``targets`` by ABC-SMC and write the posterior and a calibrated scenario.
 
     Args:
         out: results folder (created).
         scenario: the scenario to calibrate.
         scenario_path: its file (the calibrated scenario extends it).
-        params: parameters to fit, with the ranges of their uniform priors.
+        uncertain: parameters to fit, with the ranges of their uniform priors.
         targets: the reported rates.
         targets_path: their file (copied beside the calibrated scenario).
         population: particles per generation.
@@ -113,25 +113,25 @@ def run_calibration(out: str | Path, scenario: Scenario, scenario_path: str | Pa
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     np.random.seed(seed)
-    prior = pyabc.Distribution(**{f"p{i}": pyabc.RV("uniform", p.low, p.high - p.low) for i, p in enumerate(params)})
+    prior = pyabc.Distribution(**{f"p{i}": pyabc.RV("uniform", p.low, p.high - p.low) for i, p in enumerate(uncertain)})
     if scheduler:
         sampler = pyabc.sampler.DaskDistributedSampler(dask_client=dask_client(scheduler))
     elif workers > 1:
         sampler = pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers)
     else:
         sampler = pyabc.sampler.SingleCoreSampler()
-    abc = pyabc.ABCSMC(_Simulator(scenario, params, targets, days), prior, _Distance(targets),
+    abc = pyabc.ABCSMC(_Simulator(scenario, uncertain, targets, days), prior, _Distance(targets),
                        population_size=population, sampler=sampler)
     db = out / "abc.db"
     abc.new(f"sqlite:///{db}", {t.name: float(t.reported) for t in targets})
     history = abc.run(max_nr_populations=generations)
     df, w = history.get_distribution()
     w = np.asarray(w, dtype=float)
-    posterior = pd.DataFrame({p.key: df[f"p{i}"].to_numpy() for i, p in enumerate(params)})
+    posterior = pd.DataFrame({p.key: df[f"p{i}"].to_numpy() for i, p in enumerate(uncertain)})
     posterior["weight"] = w / w.sum()
     posterior.to_csv(out / "posterior.csv", index=False)
     summary = {}
-    for p in params:
+    for p in uncertain:
         v = posterior[p.key].to_numpy()
         summary[p.key] = {"mean": float(np.sum(v * posterior["weight"])),
                           "median": _weighted_quantile(v, posterior["weight"].to_numpy(), 0.5),
@@ -144,7 +144,7 @@ def run_calibration(out: str | Path, scenario: Scenario, scenario_path: str | Pa
             "simulations": int(history.total_nr_simulations), "days": days or scenario.days}
     (out / "posterior.json").write_text(json.dumps(info, indent=2) + "\n")
     calibrated = _write_calibrated(out, scenario, scenario_path, summary, targets_path)
-    fig_path = _fig_posterior(posterior, params, out / "posterior.png")
+    fig_path = _fig_posterior(posterior, uncertain, out / "posterior.png")
     return CalibrationResult(posterior, summary, calibrated,
                              {"posterior_csv": out / "posterior.csv", "posterior_json": out / "posterior.json",
                               "posterior_png": fig_path, "calibrated": calibrated, "db": db})
@@ -165,14 +165,14 @@ def _write_calibrated(out: Path, scenario: Scenario, scenario_path, summary: dic
     return path
 
 
-def _fig_posterior(posterior: pd.DataFrame, params: list[Uncertain], path: Path) -> Path:
+def _fig_posterior(posterior: pd.DataFrame, uncertain: list[Uncertain], path: Path) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(params), figsize=(4 * len(params), 3.2), constrained_layout=True)
-    for ax, p in zip(np.atleast_1d(axes), params):
+    fig, axes = plt.subplots(1, len(uncertain), figsize=(4 * len(uncertain), 3.2), constrained_layout=True)
+    for ax, p in zip(np.atleast_1d(axes), uncertain):
         ax.hist(posterior[p.key], bins=15, range=(p.low, p.high), weights=posterior["weight"], color="tab:blue",
                 alpha=0.7, density=True, label="posterior")
         ax.axhline(1.0 / (p.high - p.low), color="grey", ls="--", label="prior")

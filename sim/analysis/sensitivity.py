@@ -62,11 +62,11 @@ def load_parameters(path: str | Path | None = None) -> list[Uncertain]:
 
     data = read_yaml_mapping(path, "a mapping with a list of {key, low, high} under 'parameters'")
     try:
-        params = UncertainFile.model_validate(data).parameters
+        uncertain = UncertainFile.model_validate(data).parameters
     except ValidationError as exc:
         raise ScenarioError(f"{path}: {describe(exc)}") from None
     defaults = Scenario().model_dump()
-    for i, p in enumerate(params):
+    for i, p in enumerate(uncertain):
         try:
             node = get_key(defaults, p.key)
         except KeyError:
@@ -75,11 +75,11 @@ def load_parameters(path: str | Path | None = None) -> list[Uncertain]:
             raise ScenarioError(f"{path}: parameters.{i}.key: {p.key!r} is not a number")
         if not p.low < p.high:
             raise ScenarioError(f"{path}: parameters.{i}: expected low < high, got {p.low} and {p.high}")
-    return params
+    return uncertain
 
 
-def _problem(params: list[Uncertain]) -> dict:
-    return {"num_vars": len(params), "names": [p.key for p in params], "bounds": [[p.low, p.high] for p in params]}
+def _problem(uncertain: list[Uncertain]) -> dict:
+    return {"num_vars": len(uncertain), "names": [p.key for p in uncertain], "bounds": [[p.low, p.high] for p in uncertain]}
 
 
 def typed_point(scenario: Scenario, keys: list[str], values) -> dict:
@@ -88,9 +88,9 @@ def typed_point(scenario: Scenario, keys: list[str], values) -> dict:
     return {k: int(round(v)) if isinstance(get_key(defaults, k), int) else float(v) for k, v in zip(keys, values)}
 
 
-def _points(params: list[Uncertain], X: np.ndarray, scenario: Scenario) -> list[dict]:
+def _points(uncertain: list[Uncertain], X: np.ndarray, scenario: Scenario) -> list[dict]:
     """Design rows as parameter points."""
-    keys = [p.key for p in params]
+    keys = [p.key for p in uncertain]
     return [typed_point(scenario, keys, row) for row in X]
 
 
@@ -111,11 +111,11 @@ class SensitivityResult:
     files: dict
 
 
-def run_sensitivity(out: str | Path, scenario: Scenario, params: list[Uncertain], *, outcomes=SENSITIVITY_OUTCOMES,
+def run_sensitivity(out: str | Path, scenario: Scenario, uncertain: list[Uncertain], *, outcomes=SENSITIVITY_OUTCOMES,
                     trajectories: int = 10, sobol_samples: int = 64, top: int = 4, replications: int = 1,
                     days: int | None = None, seed: int = 0, workers: int = 1, scheduler: str | None = None,
                     progress: bool = True) -> SensitivityResult:
-    """Morris screening of ``params``, then Sobol indices for the ``top`` most influential.
+    """Morris screening of ``uncertain``, then Sobol indices for the ``top`` most influential.
 
     Writes ``morris.csv``, ``sobol.csv`` and ``morris.png``, ``sobol.png`` into ``out``;
     the runs go to ``out/morris`` and ``out/sobol`` (resumable batch folders).
@@ -131,9 +131,9 @@ def run_sensitivity(out: str | Path, scenario: Scenario, params: list[Uncertain]
     unknown = [o for o in outcomes if o not in scenario_summary_keys()]
     if unknown:
         raise ScenarioError(f"--outcomes: {', '.join(unknown)} not summary keys")
-    problem = _problem(params)
+    problem = _problem(uncertain)
     X = morris_sample.sample(problem, N=trajectories, num_levels=4, seed=seed)
-    plan = plan_points(scenario, _points(params, X, scenario), replications, days, seed, label="morris")
+    plan = plan_points(scenario, _points(uncertain, X, scenario), replications, days, seed, label="morris")
     batch = run_batch(out / "morris", plan, workers=workers, scheduler=scheduler, progress=progress)
     Y = _outputs(batch.summaries, plan, outcomes)
     rows = []
@@ -152,7 +152,7 @@ def run_sensitivity(out: str | Path, scenario: Scenario, params: list[Uncertain]
 
     sobol = None
     if influential and sobol_samples > 0:
-        sub = [p for p in params if p.key in influential]
+        sub = [p for p in uncertain if p.key in influential]
         problem2 = _problem(sub)
         X2 = sobol_sample.sample(problem2, sobol_samples, calc_second_order=False, seed=seed)
         plan2 = plan_points(scenario, _points(sub, X2, scenario), replications, days, seed, label="sobol")
@@ -171,11 +171,11 @@ def run_sensitivity(out: str | Path, scenario: Scenario, params: list[Uncertain]
     return SensitivityResult(morris, sobol, influential, files)
 
 
-def top_parameters(folder: str | Path, params: list[Uncertain], top: int) -> list[Uncertain]:
+def top_parameters(folder: str | Path, uncertain: list[Uncertain], top: int) -> list[Uncertain]:
     """The ``top`` parameters of a sensitivity folder's Morris screening (largest scaled mu* over its outcomes).
 
     Raises:
-        ScenarioError: no readable ``morris.csv`` there, or none of its top parameters is in ``params``.
+        ScenarioError: no readable ``morris.csv`` there, or none of its top parameters is in ``uncertain``.
     """
     morris = Path(folder) / "morris.csv"
     try:
@@ -185,7 +185,7 @@ def top_parameters(folder: str | Path, params: list[Uncertain], top: int) -> lis
         raise ScenarioError(f"{morris}: missing or damaged; expected the morris.csv of a channel-sim "
                             "sensitivity run") from None
     chosen = list(ranking.index[:top])
-    kept = [p for p in params if p.key in chosen]
+    kept = [p for p in uncertain if p.key in chosen]
     if not kept:
         raise ScenarioError(f"{morris}: its top parameters ({', '.join(chosen)}) are not in the parameters "
                             "file; expected the list the sensitivity run used (--parameters)")

@@ -171,23 +171,23 @@ class Boat(CellAgent):
         """Schedule the night's events (called once, by the network)."""
         rng = self.model.rng
         sv = self.model.surveillance
-        p = self.plan
-        moves = [(p.hide, 0, self._hide), (p.exposed, 1, self._leave_cover)]
+        plan = self.plan
+        moves = [(plan.hide, 0, self._hide), (plan.exposed, 1, self._leave_cover)]
         if self.kind is BoatKind.TAXI:
-            moves.append((p.put_in, 2, self._put_in))
+            moves.append((plan.put_in, 2, self._put_in))
         self._transitions = sorted(moves, key=lambda m: m[:2])
-        self._at(p.launch, self._on_launch)
+        self._at(plan.launch, self._on_launch)
         i = self.site.index
         self._station_warning(rng)
-        kit = self.model.params.surveillance.kit_exposure if self.kind is BoatKind.BEACH else 1.0
-        seen = sv.first_detection(rng, [((p.exposed - p.hide) * 24.0, kit * sv.hidden_per_h[i]),
-                                         ((p.launch - p.exposed) * 24.0, sv.open_per_h[i])])
+        kit = self.model.inputs.surveillance.kit_exposure if self.kind is BoatKind.BEACH else 1.0
+        seen = sv.first_detection(rng, [((plan.exposed - plan.hide) * 24.0, kit * sv.hidden_per_h[i]),
+                                         ((plan.launch - plan.exposed) * 24.0, sv.open_per_h[i])])
         if seen is not None:
-            self._at(p.hide + seen / 24.0, self._on_detected)
+            self._at(plan.hide + seen / 24.0, self._on_detected)
         if self.kind is BoatKind.TAXI:
-            run = sv.first_detection(rng, [((p.launch - p.put_in) * 24.0, sv.open_per_h[i])])
+            run = sv.first_detection(rng, [((plan.launch - plan.put_in) * 24.0, sv.open_per_h[i])])
             if run is not None:
-                self._at(p.put_in + run / 24.0, self._on_taxi_sighted)
+                self._at(plan.put_in + run / 24.0, self._on_taxi_sighted)
 
     def _station_warning(self, rng) -> None:
         """Intelligence from train stations: a warning names the beach, a patrol is pre-positioned (seed 003)."""
@@ -249,15 +249,15 @@ class Boat(CellAgent):
         unit = self._patrol
         unit.engage(self.group.cell)
         rng = self.model.rng
-        g = self.model.params.gendarmerie
+        gendarmerie = self.model.inputs.gendarmerie
         if self.group.state is GroupState.HIDING:
             self._end(Outcome.PREVENTED_ON_LAND)
             return
         if self.kind is BoatKind.TAXI:
             return  # people are in the surf: police are powerless in the water (seed 004)
         # On the beach with the dinghy: missiles to hold the patrol off (seed 003).
-        self.injuries += int(rng.binomial(unit.officers, g.injury_probability))
-        if rng.random() >= g.holdoff_probability:
+        self.injuries += int(rng.binomial(unit.officers, gendarmerie.injury_probability))
+        if rng.random() >= gendarmerie.holdoff_probability:
             self._end(Outcome.PREVENTED_ON_LAND)
 
     def _on_taxi_sighted(self) -> None:
@@ -314,7 +314,7 @@ class Boat(CellAgent):
         self.state = BoatState.AT_SEA
         self.cell = self.model.grid[(self.site.col, self.model.coast.shore_row - 1)]
         if self.model.policies.shallow_water_interception.allows(loaded=True):
-            window_h = self.model.params.maritime.window_300m_min / 60.0
+            window_h = self.model.inputs.maritime.window_300m_min / 60.0
             rate = self.model.surveillance.open_per_h[self.site.index]
             now = self.model.time
             alerted = self.alerted_at
@@ -326,15 +326,16 @@ class Boat(CellAgent):
         self._cross()
 
     def _cross(self) -> None:
-        c = self.model.params.crossing
+        crossing = self.model.inputs.crossing
         rng = self.model.rng
         people = self.group.people - self.intervention_deaths
-        hours = self.site.uk_waters_km / c.speed_kmh
-        scale = (max(people, 1) / c.reference_load) ** c.load_exponent * np.exp(c.wave_factor_per_m * self.wave)
-        hazard = scale * (c.failure_per_hour * min(hours, c.endurance_hours)
-                          + c.failure_per_hour_after_endurance * max(0.0, hours - c.endurance_hours))
+        hours = self.site.uk_waters_km / crossing.speed_kmh
+        scale = ((max(people, 1) / crossing.reference_load) ** crossing.load_exponent
+                 * np.exp(crossing.wave_factor_per_m * self.wave))
+        hazard = scale * (crossing.failure_per_hour * min(hours, crossing.endurance_hours)
+                          + crossing.failure_per_hour_after_endurance * max(0.0, hours - crossing.endurance_hours))
         if rng.random() < 1.0 - np.exp(-hazard):
-            self._end(Outcome.FAILED_AT_SEA, crossing_deaths=int(rng.binomial(people, c.death_rate_on_failure)))
+            self._end(Outcome.FAILED_AT_SEA, crossing_deaths=int(rng.binomial(people, crossing.death_rate_on_failure)))
         else:
             self._end(Outcome.CROSSED)
 

@@ -38,56 +38,58 @@ class ChannelModel(Model):
     """Small-boat operations on the French coast for a number of days.
 
     Args:
-        params: the validated scenario.
+        scenario: the validated scenario.
         seed: the run's seed (all randomness comes from ``self.rng``).
 
     Attributes:
-        params: the scenario.
+        inputs: the scenario the run is given (Mesa's ``Model.scenario`` is Mesa's own); each
+            agent's and policy's ``params`` is its own section of it.
         coast: the strip map.
         grid: the Mesa grid with the coast's property layers.
         waves: wave height of every simulated day (m).
     """
 
-    def __init__(self, params: Scenario, seed: int = 0):
+    def __init__(self, scenario: Scenario, seed: int = 0):
         checked_mesa()
         super().__init__(rng=seed)
         install_event_list(self)  # the same order, compared in C
-        self.params = params
-        self.policy = params.policy  # the policy in force (dated changes replace it: see _apply_schedule)
+        self.inputs = scenario  # not self.scenario: Mesa's Model keeps its own Scenario there
+        self.policy = scenario.policy  # the policy in force (dated changes replace it: see _apply_schedule)
         self.policies = Policies(self)
-        self._schedule = sorted(params.schedule, key=lambda change: change.date)
+        self._schedule = sorted(scenario.schedule, key=lambda change: change.date)
         self.policy_changes: list[tuple[str, dict]] = []
         self.seed = seed
         self.coast = load_coast()
         self.grid = build_grid(self.coast, self.random)
-        days = params.days
-        self.dates = [params.start_date + dt.timedelta(days=i) for i in range(days)]
-        doy = day_of_year(params.start_date, days)
+        days = scenario.days
+        self.dates = [scenario.start_date + dt.timedelta(days=i) for i in range(days)]
+        doy = day_of_year(scenario.start_date, days)
         self.night_hours = night_hours(doy)
-        self.waves = sea_states(params.weather, doy, self.rng)
-        c = params.camps
-        self.inflow = seasonal_inflow(c.inflow_per_day, c.inflow_seasonality, c.peak_inflow_day_of_year, doy)
+        self.waves = sea_states(scenario.weather, doy, self.rng)
+        camp_params = scenario.camps
+        self.inflow = seasonal_inflow(camp_params.inflow_per_day, camp_params.inflow_seasonality,
+                                      camp_params.peak_inflow_day_of_year, doy)
         self.day_index = -1
         self.wave_today = float("nan")
-        w = params.gendarmerie.sector_weights
-        self.sectors = Sectors(len(w), self.coast.length_km, tuple(w))
+        weights = scenario.gendarmerie.sector_weights
+        self.sectors = Sectors(len(weights), self.coast.length_km, tuple(weights))
 
         loon, calais = self.coast.camps
         self.camps = [
-            Camp(self, self.grid[(loon.col, loon.row)], loon.name, c.dunkirk_share),
-            Camp(self, self.grid[(calais.col, calais.row)], calais.name, 1.0 - c.dunkirk_share),
+            Camp(self, self.grid[(loon.col, loon.row)], loon.name, camp_params.dunkirk_share),
+            Camp(self, self.grid[(calais.col, calais.row)], calais.name, 1.0 - camp_params.dunkirk_share),
         ]
         for camp in self.camps:
-            camp.people = int(round(c.initial_people * camp.share))
+            camp.people = int(round(camp_params.initial_people * camp.share))
         self.gendarmerie = Gendarmerie(self, self.coast, self.sectors)
         self.surveillance = Surveillance(self, self.coast, self.sectors, self.gendarmerie.units_per_sector)
         self.maritime = MaritimeCommand(self, self.coast, self.sectors)
-        n = params.networks
-        self.beliefs = Beliefs(len(n.home_km), len(self.coast.sites))
+        network_params = scenario.networks
+        self.beliefs = Beliefs(len(network_params.home_km), len(self.coast.sites))
         self.networks = [
-            SmugglingNetwork(self, km, self.camps[0] if km < n.camp_for_km_below else self.camps[1], self.coast,
-                             self.beliefs, row)
-            for row, km in enumerate(n.home_km)
+            SmugglingNetwork(self, km, self.camps[0] if km < network_params.camp_for_km_below else self.camps[1],
+                             self.coast, self.beliefs, row)
+            for row, km in enumerate(network_params.home_km)
         ]
         self._sharing = {id(camp): sum(1 for net in self.networks if net.camp is camp) for camp in self.camps}
         self._records: list[BoatRecord] = []
@@ -112,16 +114,16 @@ class ChannelModel(Model):
             camp.receive(inflow)
         self._waiting_at_noon = sum(camp.people for camp in self.camps)
         self.gendarmerie.release_all(now)
-        self.beliefs.forget(self.params.networks.forgetting_per_day)
+        self.beliefs.forget(self.inputs.networks.forgetting_per_day)
         for net in self.networks:
             net.daily()
         hours = float(self.night_hours[d])
         dusk = now + (12.0 - hours / 2.0) / 24.0
         dawn = now + (12.0 + hours / 2.0) / 24.0
         self._committed_today = 0
-        if self.wave_today <= self.params.networks.max_launch_wave_m:
+        if self.wave_today <= self.inputs.networks.max_launch_wave_m:
             self.surveillance.start_night(hours)
-            ready_fraction = self.params.camps.ready_fraction
+            ready_fraction = self.inputs.camps.ready_fraction
             ready = {id(camp): camp.people * ready_fraction for camp in self.camps}
             sharing = self._sharing
             windows = {id(camp): self._surge_window(camp, ready[id(camp)] / max(1, sharing[id(camp)]), dusk, dawn)
@@ -160,27 +162,28 @@ class ChannelModel(Model):
 
     def _surge_window(self, camp, share: float, dusk: float, dawn: float):
         """On a calm night with full camps, the networks of a camp may launch together (seed 003)."""
-        n = self.params.networks
-        calm = self.wave_today <= n.launch_wave_m - n.launch_wave_spread_m
-        if not calm or share < 2 * n.people_per_boat_mean or self.rng.random() >= n.surge_coordination:
+        network_params = self.inputs.networks
+        calm = self.wave_today <= network_params.launch_wave_m - network_params.launch_wave_spread_m
+        if (not calm or share < 2 * network_params.people_per_boat_mean
+                or self.rng.random() >= network_params.surge_coordination):
             return None
-        ops = self.params.operations
+        ops = self.inputs.operations
         first = dusk + (ops.earliest_start_h + ops.hide_hours_min) / 24.0
-        last = dawn - (ops.last_launch_before_dawn_h + n.surge_window_h) / 24.0
+        last = dawn - (ops.last_launch_before_dawn_h + network_params.surge_window_h) / 24.0
         if last <= first:
             return None
         start = uniform(self.rng, first, last)
-        return (start, start + n.surge_window_h / 24.0)
+        return (start, start + network_params.surge_window_h / 24.0)
 
     def hear(self, boat, outcome: Outcome) -> None:
         """Other networks hear of an outcome and learn from it, more weakly than from their own."""
         if outcome is Outcome.CROSSED:
             self._crossed_total += boat.group.people - boat.intervention_deaths
-        weight = self.params.networks.hearsay_weight
+        weight = self.inputs.networks.hearsay_weight
         if weight <= 0:
             return
         self.beliefs.hear(boat.network.row, boat.site.index, boat.kind, stopped_value(outcome),
-                          self.params.networks.site_learning_rate * weight)
+                          self.inputs.networks.site_learning_rate * weight)
 
     def redeploy(self, sector_weights: list[float]) -> None:
         """Move patrol units and drones to a new split over the sectors (e.g. to police one stretch harder).
@@ -205,7 +208,7 @@ class ChannelModel(Model):
 
     def run(self) -> ChannelModel:
         """Run every day of the scenario, including the last night."""
-        self.run_for(self.params.days)
+        self.run_for(self.inputs.days)
         self.run_until(self.time + 0.999)
         return self
 
@@ -275,5 +278,5 @@ class ChannelModel(Model):
         counters = {"people_returned": self.policies.returns.returned}
         counters["boats_seized_from_vans"] = sum(n.seized_from_vans for n in self.networks)
         counters["boats_seized_in_raids"] = sum(n.seized_in_raids for n in self.networks)
-        return summarise(self._boats(), days=self.params.days, seed=self.seed, scenario=self.params.name,
+        return summarise(self._boats(), days=self.inputs.days, seed=self.seed, scenario=self.inputs.name,
                          counters=counters)

@@ -65,14 +65,14 @@ class MaritimeCommand:
     """
 
     def __init__(self, model, coast: Coast, sectors: Sectors):
-        m = model.params.maritime
-        self.params = m
+        params = model.inputs.maritime
+        self.params = params
         self.model = model
-        row = max(0, coast.shore_row - 3)  # on station 750 m offshore; assumption
+        row = max(0, coast.shore_row - 3)  # on station 750 params offshore; assumption
         self.boats = [PatrolBoat(model, model.grid[(coast.col_of(sectors.centre_km(s)), row)], sectors.centre_km(s))
-                      for s in sectors.allocate(m.patrol_boats)]
+                      for s in sectors.allocate(params.patrol_boats)]
         self.lifeboats = [Lifeboat(model, model.grid[(coast.col_of(sectors.centre_km(s)), row)], sectors.centre_km(s))
-                          for s in sectors.allocate(m.lifeboats)]
+                          for s in sectors.allocate(params.lifeboats)]
         self._boat_km = np.array([b.station_km for b in self.boats])
         self._life_km = np.array([b.station_km for b in self.lifeboats])
         self._boat_free = np.zeros(len(self.boats))
@@ -118,16 +118,16 @@ class MaritimeCommand:
         "if there are 80 people on an overcrowded boat ... it is extremely
         dangerous"; "drownings can easily happen").
         """
-        m = self.params
-        scale = ((max(aboard, 1) / m.risk_reference_load) ** m.risk_load_exponent
-                 * np.exp(m.risk_wave_factor_per_m * wave) * (1.0 + m.risk_per_100m_out * metres_out / 100.0))
+        params = self.params
+        scale = ((max(aboard, 1) / params.risk_reference_load) ** params.risk_load_exponent
+                 * np.exp(params.risk_wave_factor_per_m * wave) * (1.0 + params.risk_per_100m_out * metres_out / 100.0))
         stopped, measure = False, "none_effective"
         unhurt, deaths, injuries = aboard, 0, 0  # each person dies or is hurt at most once
-        for name, success, risk in (("order_to_stop", m.stop_order_success, m.risk_order_to_stop),
-                                    ("immobilisation", m.immobilisation_success, m.risk_immobilisation),
-                                    ("rerouting", m.rerouting_success, m.risk_rerouting)):
+        for name, success, risk in (("order_to_stop", params.stop_order_success, params.risk_order_to_stop),
+                                    ("immobilisation", params.immobilisation_success, params.risk_immobilisation),
+                                    ("rerouting", params.rerouting_success, params.risk_rerouting)):
             died = int(rng.binomial(unhurt, min(1.0, risk * scale))) if unhurt else 0
-            hurt = int(rng.binomial(unhurt - died, min(1.0, m.injury_rate * scale))) if unhurt > died else 0
+            hurt = int(rng.binomial(unhurt - died, min(1.0, params.injury_rate * scale))) if unhurt > died else 0
             unhurt -= died + hurt
             deaths += died
             injuries += hurt

@@ -93,13 +93,13 @@ class SmugglingNetwork(Agent):
 
     def __init__(self, model, home_km: float, camp: Camp, coast: Coast, beliefs: Beliefs, row: int):
         super().__init__(model)
-        p = model.params.networks
-        self.params = p
+        params = model.inputs.networks
+        self.params = params
         self.coast = coast
         self.home_km = home_km
         self.camp = camp
-        self.boats = p.initial_boats
-        self.warehouse = model.params.supply.warehouse_boats
+        self.boats = params.initial_boats
+        self.warehouse = model.inputs.supply.warehouse_boats
         self.van_due: float | None = None
         self._van_seized = False
         self.seized_from_vans = 0
@@ -113,12 +113,12 @@ class SmugglingNetwork(Agent):
 
     def refresh_options(self) -> None:
         """Work out which beaches and taxi routes are open (again after a barrage goes up or down)."""
-        p = self.params
-        near = [s for s in self.coast.sites if abs(s.km - self.home_km) <= p.range_km]
+        params = self.params
+        near = [s for s in self.coast.sites if abs(s.km - self.home_km) <= params.range_km]
         self.beach_sites: list[Site] = [s for s in near if s.beach]
         self.taxi_options: list[tuple[Site, Waterway]] = []
         open_ways = self.model.policies.barrages.open_waterways(self.coast.waterways)
-        max_run = self.model.params.operations.taxi_max_run_km
+        max_run = self.model.inputs.operations.taxi_max_run_km
         for s in near:
             if not s.pickup or not open_ways:
                 continue
@@ -127,7 +127,7 @@ class SmugglingNetwork(Agent):
                 self.taxi_options.append((s, w))
         # Arrays for the nightly choice, computed once per set of options: site indices and
         # the distance term of the score.
-        scale = p.distance_scale_km
+        scale = params.distance_scale_km
         self._choice = {
             BoatKind.BEACH: (np.array([s.index for s in self.beach_sites], dtype=int),
                              np.array([abs(s.km - self.home_km) for s in self.beach_sites]) / scale),
@@ -147,12 +147,12 @@ class SmugglingNetwork(Agent):
         The learned risks of beaches and modes are forgotten for all networks at
         once (``Beliefs.forget``, called by the model each day).
         """
-        p = self.params
-        f = p.forgetting_per_day
+        params = self.params
+        f = params.forgetting_per_day
         self.pressure += f * (PRIOR_SITE_RISK - self.pressure)
-        s = self.model.params.supply
+        supply = self.model.inputs.supply
         rng = self.model.rng
-        self.warehouse = min(s.warehouse_capacity, self.warehouse + int(rng.poisson(s.restock_per_day)))
+        self.warehouse = min(supply.warehouse_capacity, self.warehouse + int(rng.poisson(supply.restock_per_day)))
         seized = self.model.policies.warehouse_raids.seized(rng, self.warehouse)
         self.warehouse -= seized
         self.seized_in_raids += seized
@@ -160,16 +160,16 @@ class SmugglingNetwork(Agent):
 
     def resupply(self) -> None:
         """Send for a van from the warehouse when stock is low (seed 003: about 4 hours away)."""
-        p = self.params
-        if self.boats >= p.reorder_below or self.van_due is not None:
+        params = self.params
+        if self.boats >= params.reorder_below or self.van_due is not None:
             return
-        load = min(p.van_boats, self.warehouse)
+        load = min(params.van_boats, self.warehouse)
         if load <= 0:
             return
         self.warehouse -= load
         self._van_load = load
-        self.van_due = self.model.time + p.van_hours / 24.0
-        self._van_seized = self.model.policies.van_intelligence.seizes(self.model.rng, p.van_hours)
+        self.van_due = self.model.time + params.van_hours / 24.0
+        self._van_seized = self.model.policies.van_intelligence.seizes(self.model.rng, params.van_hours)
         self.model.schedule_event(self._on_van_arrives, at=self.van_due)
 
     def _on_van_arrives(self) -> None:
@@ -183,22 +183,23 @@ class SmugglingNetwork(Agent):
     # -- the night's decision -----------------------------------------------------------
     def launch_probability(self, wave: float) -> float:
         """Chance the network launches at all given the sea state (the same for every network)."""
-        p = self.params
-        if wave > p.max_launch_wave_m:
+        params = self.params
+        if wave > params.max_launch_wave_m:
             return 0.0
-        return float(1.0 / (1.0 + np.exp((wave - p.launch_wave_m) / p.launch_wave_spread_m)))
+        return float(1.0 / (1.0 + np.exp((wave - params.launch_wave_m) / params.launch_wave_spread_m)))
 
     def taxi_probability(self) -> float:
         """Chance of a taxi boat rather than a beach launch, shifted by the learned risks of each."""
-        p = self.params
+        params = self.params
         beach, taxi = self._mode_risk.tolist()
-        shift = p.mode_risk_aversion * (beach - taxi)
-        return float(1.0 / (1.0 + np.exp(-(_logit(p.taxi_preference) + shift))))
+        shift = params.mode_risk_aversion * (beach - taxi)
+        return float(1.0 / (1.0 + np.exp(-(_logit(params.taxi_preference) + shift))))
 
     def load_mean(self) -> float:
         """People per boat the network aims for: fuller under pressure (seed 003)."""
-        p = self.params
-        return p.people_per_boat_mean * (1.0 + p.fuller_under_pressure * max(0.0, self.pressure - PRIOR_SITE_RISK))
+        params = self.params
+        pressure = max(0.0, self.pressure - PRIOR_SITE_RISK)
+        return params.people_per_boat_mean * (1.0 + params.fuller_under_pressure * pressure)
 
     def plan_night(self, ready_people: float, launch_chance: float, dusk: float, dawn: float,
                    window: tuple[float, float] | None = None) -> int:
@@ -215,14 +216,14 @@ class SmugglingNetwork(Agent):
             Boats committed.
         """
         rng = self.model.rng
-        p = self.params
+        params = self.params
         if self.boats <= 0:
             return 0
         if rng.random() >= launch_chance:
             return 0
         load_mean = self.load_mean()
-        n = min(p.max_boats_per_night, self.boats, int(ready_people // load_mean))
-        if n == 0 and ready_people >= p.people_per_boat_min:
+        n = min(params.max_boats_per_night, self.boats, int(ready_people // load_mean))
+        if n == 0 and ready_people >= params.people_per_boat_min:
             n = 1
         committed = 0
         budget = ready_people
@@ -230,13 +231,14 @@ class SmugglingNetwork(Agent):
             kind = self._choose_kind(rng)
             if kind is None:
                 break
-            mean = load_mean * (p.taxi_load_factor if kind is BoatKind.TAXI else 1.0)
-            want = min(max(round(rng.normal(mean, p.people_per_boat_sd)), p.people_per_boat_min), p.people_per_boat_max)
+            mean = load_mean * (params.taxi_load_factor if kind is BoatKind.TAXI else 1.0)
+            want = min(max(round(rng.normal(mean, params.people_per_boat_sd)), params.people_per_boat_min),
+                       params.people_per_boat_max)
             want = min(want, int(budget))
-            if want < p.people_per_boat_min:
+            if want < params.people_per_boat_min:
                 break
             people = self.camp.take(want)
-            if people < p.people_per_boat_min:
+            if people < params.people_per_boat_min:
                 self.camp.give_back(people)
                 break
             budget -= people
@@ -263,7 +265,7 @@ class SmugglingNetwork(Agent):
 
     def _commit(self, kind: BoatKind, people: int, dusk: float, dawn: float, window) -> None:
         rng = self.model.rng
-        ops = self.model.params.operations
+        ops = self.model.inputs.operations
         if kind is BoatKind.TAXI:
             site, waterway = self.taxi_options[self._pick(rng, BoatKind.TAXI)]
             run_h = (waterway.inland_km + abs(site.km - waterway.km)) / ops.taxi_speed_kmh

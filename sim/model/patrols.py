@@ -71,12 +71,12 @@ class Gendarmerie:
 
     def __init__(self, model, coast: Coast, sectors: Sectors):
         self.model = model
-        g = model.params.gendarmerie
-        self.params = g
-        n_units = int(g.personnel_per_day * g.night_coast_share // g.officers_per_unit)
+        params = model.inputs.gendarmerie
+        self.params = params
+        n_units = int(params.personnel_per_day * params.night_coast_share // params.officers_per_unit)
         self.coast = coast
         road_row = coast.n_rows - 1
-        self.units: list[PatrolUnit] = [PatrolUnit(model, model.grid[(0, road_row)], 0, 0.0, g.officers_per_unit)
+        self.units: list[PatrolUnit] = [PatrolUnit(model, model.grid[(0, road_row)], 0, 0.0, params.officers_per_unit)
                                         for _ in range(n_units)]
         self._free_at = np.zeros(len(self.units))
         self._out: set[int] = set()  # units sent to a detection and not yet back on patrol
@@ -112,23 +112,23 @@ class Gendarmerie:
             ``(unit, arrival time)``, or None when the detection does not reach a
             unit (``dispatch_share``) or no unit is free.
         """
-        g = self.params
+        params = self.params
         liaison = self.model.policies.uk_liaison  # faster, better-directed dispatch (seed 002)
-        if self.model.rng.random() >= liaison.dispatch_share(g.dispatch_share):
+        if self.model.rng.random() >= liaison.dispatch_share(params.dispatch_share):
             return None  # the detection does not reach a unit in time
         free = self._free_at <= now
         if not free.any():
             return None
         last_leg = site.road_to_water_min if to_water else site.road_to_hide_min
-        reaction, travel_factor = liaison.response(g.reaction_min)
+        reaction, travel_factor = liaison.response(params.reaction_min)
         road = self._road_min.get(site.index)
         if road is None:
-            road = self._road_min[site.index] = np.abs(self._post_km - site.km) / g.road_speed_kmh * 60.0
+            road = self._road_min[site.index] = np.abs(self._post_km - site.km) / params.road_speed_kmh * 60.0
         minutes = reaction + travel_factor * (road + last_leg)
         minutes = np.where(free, minutes, np.inf)
         i = int(minutes.argmin())
         arrival = now + minutes[i] / 1440.0
-        busy_until = arrival + g.engaged_hours / 24.0
+        busy_until = arrival + params.engaged_hours / 24.0
         self._free_at[i] = busy_until
         unit = self.units[i]
         unit.respond(busy_until)

@@ -66,7 +66,7 @@ class PolicyUnit:
     @property
     def params(self):
         """Its scenario section (parameters), or None."""
-        return getattr(self.model.params, self.section) if self.section else None
+        return getattr(self.model.inputs, self.section) if self.section else None
 
 
 class ShallowWaterInterception(PolicyUnit):
@@ -139,9 +139,9 @@ class VanIntelligence(PolicyUnit):
         """
         if not self.on:
             return False
-        s = self.params
-        return bool(rng.random() < s.van_intel_probability
-                    and min(rng.exponential(s.intel_lead_hours_mean), drive_hours) >= s.seizure_hours_needed)
+        params = self.params
+        return bool(rng.random() < params.van_intel_probability
+                    and min(rng.exponential(params.intel_lead_hours_mean), drive_hours) >= params.seizure_hours_needed)
 
 
 class WarehouseRaids(PolicyUnit):
@@ -152,9 +152,9 @@ class WarehouseRaids(PolicyUnit):
 
     def seized(self, rng: np.random.Generator, stock: int) -> int:
         """Boats seized from a warehouse holding ``stock`` today (0, with no draw, when off)."""
-        s = self.params
-        if self.on and rng.random() < 1.0 - (1.0 - s.raid_probability_per_week) ** (1 / 7):
-            return int(round(stock * s.raid_seizure_share))
+        params = self.params
+        if self.on and rng.random() < 1.0 - (1.0 - params.raid_probability_per_week) ** (1 / 7):
+            return int(round(stock * params.raid_seizure_share))
         return 0
 
 
@@ -174,9 +174,9 @@ class TrainStationIntel(PolicyUnit):
         """
         if not self.on:
             return None
-        st = self.params
-        if rng.random() < st.share_by_train * st.flag_probability and rng.random() < st.site_accuracy:
-            return max(now, hide - st.warning_hours / 24.0)
+        params = self.params
+        if rng.random() < params.share_by_train * params.flag_probability and rng.random() < params.site_accuracy:
+            return max(now, hide - params.warning_hours / 24.0)
         return None
 
 
@@ -218,24 +218,24 @@ class Returns(PolicyUnit):
         self.returned_today = 0
         if not self.on:
             return
-        r = self.params
+        params = self.params
         rng = self.model.rng
-        n = min(crossed - self.returned, int(rng.poisson(r.per_day)))
+        n = min(crossed - self.returned, int(rng.poisson(params.per_day)))
         if n <= 0:
             return
         self.returned_today = n
         self.returned += n
-        retry = int(rng.binomial(n, r.retry_probability))
+        retry = int(rng.binomial(n, params.retry_probability))
         camps = self.model.camps
         for camp, k in zip(camps, rng.multinomial(retry, [c.share for c in camps])):
             camp.give_back(int(k))
 
     def deterrence(self, crossed: int) -> float:
         """Factor on arrivals at the camps: they fall with the share returned, if the scenario assumes so."""
-        r = self.params
-        if not self.on or r.deterrence <= 0 or crossed <= 0:
+        params = self.params
+        if not self.on or params.deterrence <= 0 or crossed <= 0:
             return 1.0
-        return max(0.0, 1.0 - r.deterrence * self.returned / crossed)
+        return max(0.0, 1.0 - params.deterrence * self.returned / crossed)
 
 
 #: Every policy unit, one per switch of ``scenario.Policy``.

@@ -51,48 +51,49 @@ class Surveillance:
     """
 
     def __init__(self, model, coast: Coast, sectors: Sectors, units_per_sector: np.ndarray):
-        p = model.params.surveillance
-        self.params = p
+        params = model.inputs.surveillance
+        self.params = params
         self.model = model
         self.coast = coast
-        self.drones = [Drone(model, model.grid[(0, coast.shore_row)], 0) for _ in range(p.drones)]
-        self.aircraft = [Aircraft(model) for _ in range(p.aircraft)]
+        self.drones = [Drone(model, model.grid[(0, coast.shore_row)], 0) for _ in range(params.drones)]
+        self.aircraft = [Aircraft(model) for _ in range(params.aircraft)]
         self.cover = np.array([s.hide_cover for s in coast.sites])
-        self._muffle = model.params.gendarmerie.cover_muffles
-        self._air_rate_per_flying_hour = len(self.aircraft) * p.aircraft_sweep_km_per_h / coast.length_km
+        self._muffle = model.inputs.gendarmerie.cover_muffles
+        self._air_rate_per_flying_hour = len(self.aircraft) * params.aircraft_sweep_km_per_h / coast.length_km
         self.hidden_per_h = np.zeros(len(coast.sites))
         self.open_per_h = np.zeros(len(coast.sites))
         self.deploy(sectors, units_per_sector)
 
     def deploy(self, sectors: Sectors, units_per_sector: np.ndarray) -> None:
         """Assign drones to sectors in proportion to the weights; patrol units as posted."""
-        p = self.params
-        g = self.model.params.gendarmerie
+        params = self.params
+        gendarmerie = self.model.inputs.gendarmerie
         coast = self.coast
         for drone, s in zip(self.drones, sectors.allocate(len(self.drones))):
             drone.sector = s
             drone.cell = self.model.grid[(coast.col_of(sectors.centre_km(s)), coast.shore_row)]
         site_sector = sectors.of(np.array([s.km for s in coast.sites]))
         drones_per_sector = np.bincount([d.sector for d in self.drones], minlength=sectors.n)
-        duty = p.drone_endurance_h / (p.drone_endurance_h + p.drone_turnaround_h)
+        duty = params.drone_endurance_h / (params.drone_endurance_h + params.drone_turnaround_h)
         # Chance per hour that a flying drone's sweep passes over a given point.
-        self._drone_rate = (drones_per_sector * duty * p.drone_sweep_km_per_h / sectors.length_km)[site_sector]
+        self._drone_rate = (drones_per_sector * duty * params.drone_sweep_km_per_h / sectors.length_km)[site_sector]
         # Patrol units in a sector hear or see groups: rate per unit per 10 km.
-        self._patrol_rate = (units_per_sector * g.audible_detection_per_unit_hour * 10.0 / sectors.length_km)[site_sector]
+        rate = units_per_sector * gendarmerie.audible_detection_per_unit_hour * 10.0 / sectors.length_km
+        self._patrol_rate = rate[site_sector]
         # The parts of the hazards that do not change from night to night.
-        self._drone_hidden = self._drone_rate * (1.0 - self.cover * (1.0 - p.drone_cover_penetration))
+        self._drone_hidden = self._drone_rate * (1.0 - self.cover * (1.0 - params.drone_cover_penetration))
         self._air_seen = 1.0 - self.cover
         self._patrol_hidden = self._patrol_rate * (1.0 - self._muffle * self.cover)
         self._hazards_air: float | None = None  # aircraft rate the hazards were last computed for
 
     def start_night(self, night_hours: float) -> None:
         """Compute this night's detection hazards at every site (aircraft fly at most ``aircraft_hours``)."""
-        p = self.params
-        air = self._air_rate_per_flying_hour * min(1.0, p.aircraft_hours / night_hours)
+        params = self.params
+        air = self._air_rate_per_flying_hour * min(1.0, params.aircraft_hours / night_hours)
         if air == self._hazards_air:  # the same as last night's: the same hazards
             return
         self.hidden_per_h = self._drone_hidden + air * self._air_seen + self._patrol_hidden
-        self.open_per_h = p.open_exposure * (self._drone_rate + air + self._patrol_rate)
+        self.open_per_h = params.open_exposure * (self._drone_rate + air + self._patrol_rate)
         self._hazards_air = air
 
     def first_detection(self, rng: np.random.Generator, phases: list[tuple[float, float]]) -> float | None:
