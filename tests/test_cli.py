@@ -172,3 +172,26 @@ def test_bad_paths_and_options_are_one_line(tmp_path, args, expected):
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0] and "Traceback" not in result.stderr
+
+
+def test_every_command_finds_the_targets_beside_the_scenario(tmp_path):
+    """validate, and the report of a batch, read targets.yaml beside the (baseline) scenario, wherever the user is."""
+    here = tmp_path / "mine"
+    here.mkdir()
+    shutil.copy(SCENARIOS / "baseline.yaml", here / "baseline.yaml")
+    (here / "targets.yaml").write_text((SCENARIOS / "targets.yaml").read_text().replace("reported: 41472", "reported: 41999"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    batch = cli("batch", here / "baseline.yaml", "-n", 2, "--days", 20, "-j", 1, "--out", tmp_path / "b", "--report",
+                "--quiet", cwd=elsewhere)
+    assert batch.returncode == 0, batch.stderr
+    md = (tmp_path / "b" / "report.md").read_text()
+    assert "41,999" in md and "Validation of baseline" in md
+    validate = cli("validate", here / "baseline.yaml", "-n", 2, "--days", 20, "-j", 1, "--out", tmp_path / "v",
+                   "--quiet", cwd=elsewhere)
+    assert validate.returncode in (0, 1), validate.stderr
+    assert "41,999" in (tmp_path / "v" / "validation.md").read_text()
+    (here / "targets.yaml").unlink()
+    missing = cli("validate", here / "baseline.yaml", "-n", 2, "--days", 20, "--out", tmp_path / "w", cwd=elsewhere)
+    assert missing.returncode == 2 and "targets.yaml: file not found" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
