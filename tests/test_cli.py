@@ -174,24 +174,26 @@ def test_bad_paths_and_options_are_one_line(tmp_path, args, expected):
     assert len(lines) == 1 and expected in lines[0] and "Traceback" not in result.stderr
 
 
-def test_every_command_finds_the_targets_beside_the_scenario(tmp_path):
+def test_every_command_finds_the_targets_beside_the_scenario(tmp_path, monkeypatch, capsys):
     """validate, and the report of a batch, read targets.yaml beside the (baseline) scenario, wherever the user is."""
+    from sim.cli import main
+
     here = tmp_path / "mine"
     here.mkdir()
     shutil.copy(SCENARIOS / "baseline.yaml", here / "baseline.yaml")
     (here / "targets.yaml").write_text((SCENARIOS / "targets.yaml").read_text().replace("reported: 41472", "reported: 41999"))
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    batch = cli("batch", here / "baseline.yaml", "-n", 2, "--days", 20, "-j", 1, "--out", tmp_path / "b", "--report",
-                "--quiet", cwd=elsewhere)
-    assert batch.returncode == 0, batch.stderr
+    monkeypatch.chdir(elsewhere)
+    assert main(["batch", str(here / "baseline.yaml"), "-n", "2", "--days", "10", "-j", "1", "--out",
+                 str(tmp_path / "b"), "--report", "--quiet"]) == 0
     md = (tmp_path / "b" / "report.md").read_text()
     assert "41,999" in md and "Validation of baseline" in md
-    validate = cli("validate", here / "baseline.yaml", "-n", 2, "--days", 20, "-j", 1, "--out", tmp_path / "v",
-                   "--quiet", cwd=elsewhere)
-    assert validate.returncode in (0, 1), validate.stderr
+    assert main(["validate", str(here / "baseline.yaml"), "-n", "2", "--days", "10", "-j", "1", "--out",
+                 str(tmp_path / "v"), "--quiet"]) in (0, 1)
     assert "41,999" in (tmp_path / "v" / "validation.md").read_text()
     (here / "targets.yaml").unlink()
-    missing = cli("validate", here / "baseline.yaml", "-n", 2, "--days", 20, "--out", tmp_path / "w", cwd=elsewhere)
-    assert missing.returncode == 2 and "targets.yaml: file not found" in missing.stderr
-    assert len(missing.stderr.strip().splitlines()) == 1
+    capsys.readouterr()
+    assert main(["validate", str(here / "baseline.yaml"), "-n", "2", "--days", "10", "--out", str(tmp_path / "w")]) == 2
+    err = capsys.readouterr().err
+    assert "targets.yaml: file not found" in err and len(err.strip().splitlines()) == 1
