@@ -222,7 +222,8 @@ def cmd_batch(args) -> int:
         print(f"batch: {len(scenarios)} scenario(s) x {len(plan.runs) // (len(scenarios) * args.replications)} "
               f"sweep point(s) x {args.replications} replication(s) = {len(plan.runs)} runs on {where} -> {args.out}")
     result = run_batch(args.out, plan, workers=workers, scheduler=scheduler, append=args.append,
-                       progress=not args.quiet, sources={s.name: str(p) for s, p in zip(scenarios, args.scenarios)})
+                       progress=not args.quiet,
+                       sources={s.name: str(p.resolve()) for s, p in zip(scenarios, args.scenarios)})
     if not args.quiet:
         print(f"{result.ran} run(s) done, {result.already_done} already present, in {result.seconds:.1f} s: {args.out}")
     if args.report:
@@ -260,9 +261,9 @@ def cmd_validate(args) -> int:
 
 def cmd_sensitivity(args) -> int:
     """``channel-sim sensitivity``."""
-    from sim.scenario import load_scenario
-    from sim.analysis.sensitivity import load_parameters, run_sensitivity
+    from sim.analysis.sensitivity import load_parameters, ranking, run_sensitivity
     from sim.outcomes import SENSITIVITY_OUTCOMES
+    from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
     uncertain = load_parameters(args.parameters)
@@ -273,9 +274,8 @@ def cmd_sensitivity(args) -> int:
                           sobol_samples=args.sobol_samples, top=args.top, replications=args.replications,
                           days=args.days, seed=args.seed, workers=workers,
                           scheduler=scheduler, progress=not args.quiet)
-    top = res.morris.groupby("parameter")["mu_star_scaled"].max().sort_values(ascending=False)
     print("Morris screening, largest scaled mu* over the outcomes:")
-    for name, v in top.items():
+    for name, v in ranking(res.morris).items():
         print(f"  {name:48s} {v:8.3f}{'  -> Sobol' if name in res.influential and res.sobol is not None else ''}")
     if res.sobol is not None:
         print("Sobol total indices (ST):")
@@ -289,7 +289,6 @@ def cmd_calibrate(args) -> int:
     from sim.analysis.calibration import run_calibration
     from sim.analysis.sensitivity import load_parameters, top_parameters
     from sim.analysis.validation import TARGETS_FILE, default_targets, load_targets
-    from sim.errors import RunDirError
     from sim.runs.rundir import free_name
     from sim.scenario import load_scenario
 
@@ -299,8 +298,6 @@ def cmd_calibrate(args) -> int:
     uncertain = load_parameters(args.parameters)
     if args.sensitivity is not None:
         uncertain = top_parameters(args.sensitivity, uncertain, args.top)
-    if args.out is not None and args.out.exists() and any(args.out.iterdir()):
-        raise RunDirError(f"{args.out}: already exists and is not empty; expected a new folder for the calibration")
     out = args.out or free_name(Path("results"), f"calibrate-{scenario.name}")
     workers, scheduler = _where(args)
     print(f"calibrating {', '.join(p.key for p in uncertain)} of {scenario.name} to {len(targets)} targets: "

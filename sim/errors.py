@@ -28,8 +28,8 @@ class RunDirError(UserError):
     """A run's output folder cannot be used."""
 
 
-class UnsupportedDependency(UserError):
-    """An installed library is outside the versions channel-sim supports."""
+class UnsupportedDependency(UserError, ImportError):
+    """An installed library is outside the versions channel-sim supports (an ImportError too: it stops an import)."""
 
 
 class MissingExtra(UserError):

@@ -180,14 +180,20 @@ class Measure:
     part_of: str | None = None
 
     def format(self, value: float) -> str:
-        """The value as a table shows it: a percentage, a decimal for per-boat means, else a whole number."""
-        if value is None or value != value:  # NaN: no boat of that kind
+        """The value as a table shows it: a percentage for a share, whole numbers from 100 up, else one decimal.
+
+        A mean or a difference of counts below 100 keeps one decimal (0.4 deaths is
+        not 0); a value that rounds to zero is shown without a sign.
+        """
+        if value is None or value != value:  # NaN: no boat of that kind, or too few runs for an interval
             return "n/a"
         if self.share:
-            return f"{value:.1%}"
-        if self.unit == "people per boat":
-            return f"{value:.1f}"
-        return f"{value:,.0f}"
+            text = f"{value:.1%}"
+        elif abs(value) >= 100 or float(value).is_integer():
+            text = f"{value:,.0f}"
+        else:
+            text = f"{value:,.1f}"
+        return text[1:] if text.startswith("-") and not any(c in "123456789" for c in text) else text
 
 
 #: Every numeric summary key, how it is labelled, and its unit: the one list the report, the

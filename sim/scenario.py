@@ -9,8 +9,9 @@ replaced whole.
 Every default below cites its source: a seed document (by its number, e.g.
 seed 003), a source listed in ``channel-facts.md``, or the word "assumption".
 
-Each section of a scenario is a class named after its key (``camps``:
-``CampsParams``), so that no section shares a name with a class of the model
+Each parameter section of a scenario is a class named after its key
+(``camps``: ``CampsParams``; the switches are ``Policy``, dated changes
+``PolicyChange``), so that no section shares a name with a class of the model
 (``sim.model.patrols.Gendarmerie`` reads ``GendarmerieParams``); in the model,
 ``params`` always means the section an agent or a policy reads, and the whole
 scenario is ``ChannelModel.inputs``.
@@ -22,6 +23,7 @@ message is one line naming the file, the key path and what was expected.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import difflib
 import functools
@@ -263,10 +265,15 @@ def _patch_of(section: type[Section]) -> type[Section]:
     """The section's keys, each optional with no default: what a dated change may set.
 
     Derived from the section itself, so each switch is declared once (in
-    ``Policy``); the section's validators still check the values given.
+    ``Policy``): the patch keeps each key's description and limits, and the
+    section's validators still check the values given.
     """
-    fields = {name: (typing.Optional[f.annotation], Field(None, description=f.description))
-              for name, f in section.model_fields.items()}
+    fields = {}
+    for name, field in section.model_fields.items():
+        optional = copy.copy(field)  # its description and limits (ge, le...) kept
+        optional.default, optional.default_factory = None, None
+        optional.annotation = typing.Optional[field.annotation]
+        fields[name] = (optional.annotation, optional)
     return create_model(f"{section.__name__}Patch", __base__=section, __doc__=(
         f"{section.__name__} keys to change on a date; keys not given keep their value."), **fields)
 

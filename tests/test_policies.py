@@ -9,6 +9,7 @@ spread across replications, not from one seed).
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from tests.conftest import values
 
@@ -141,3 +142,18 @@ def test_the_schema_knows_the_waterways_of_the_coast():
     from sim.scenario import waterway_names
 
     assert waterway_names() == tuple(w.name for w in load_coast().waterways)
+
+
+def test_the_dated_patch_keeps_the_limits_of_each_key():
+    from pydantic import Field
+
+    from sim.scenario import Section, _patch_of
+
+    class Example(Section):
+        level: int = Field(3, ge=0, le=5, description="an example limit")
+
+    patch = _patch_of(Example)
+    assert patch().level is None and patch(level=4).level == 4
+    assert patch.model_fields["level"].description == "an example limit"
+    with pytest.raises(ValueError):
+        patch(level=9)

@@ -30,7 +30,7 @@ import yaml
 
 from sim.analysis.sensitivity import Uncertain, apply_point, typed_point
 from sim.analysis.validation import Target
-from sim.errors import require_extra
+from sim.errors import RunDirError, require_extra
 from sim.runs.executors import dask_client
 from sim.scenario import Scenario, set_keys
 
@@ -111,6 +111,8 @@ def run_calibration(out: str | Path, scenario: Scenario, scenario_path: str | Pa
     pyabc = require_extra("pyabc", "calibrate", "calibration")
 
     out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise RunDirError(f"{out}: already exists and is not empty; expected a new folder for the calibration")
     out.mkdir(parents=True, exist_ok=True)
     np.random.seed(seed)
     prior = pyabc.Distribution(**{f"p{i}": pyabc.RV("uniform", p.low, p.high - p.low) for i, p in enumerate(uncertain)})

@@ -94,7 +94,7 @@ def fig_reported(table: pd.DataFrame, days: int, targets: list):
         scale = days / 365.0 if reported[key].annual else 1.0
         ax.axvline(value * scale, color="tab:red", ls="--", lw=1.5, label="reported")
         ax.set_yticks(y, labels if ax is axes[0] else [""] * len(labels))
-        ax.set_title(f"{key.replace('_', ' ')}\nreported: {source}", fontsize=8)
+        ax.set_title(f"{MEASURES[key].label}\nreported: {source}", fontsize=8)
         ax.invert_yaxis()
         ax.grid(axis="x", alpha=0.3)
     axes[0].legend(loc="lower right", fontsize=8)
@@ -111,13 +111,13 @@ def fig_differences(diffs: pd.DataFrame):
     labels = list(dict.fromkeys(diffs["scenario"]))
     for ax, key in zip(axes, keys):
         t = diffs[diffs["outcome"] == key].set_index("scenario").reindex(labels)
-        scale = 100.0 if key.endswith("rate") else 1.0
+        scale = 100.0 if MEASURES[key].share else 1.0
         y = np.arange(len(labels))
         err = np.vstack([t["mean"] - t["ci_low"], t["ci_high"] - t["mean"]]) * scale
         ax.errorbar(t["mean"] * scale, y, xerr=np.nan_to_num(err), fmt="o", capsize=3, color="tab:blue")
         ax.axvline(0, color="grey", lw=1)
         ax.set_yticks(y, labels if ax is axes[0] else [""] * len(labels))
-        ax.set_title(key.replace("_", " ") + (" (pp)" if scale == 100 else ""), fontsize=9)
+        ax.set_title(MEASURES[key].label + (" (pp)" if scale == 100 else ""), fontsize=9)
         ax.invert_yaxis()
         ax.grid(axis="x", alpha=0.3)
     fig.suptitle("difference from baseline (paired, 95 % CI)", fontsize=10)
@@ -214,12 +214,6 @@ def fig_tradeoff(table: pd.DataFrame):
 # -- writing ------------------------------------------------------------------------------
 
 
-def _fmt(value: float, share: bool) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "n/a"
-    return f"{value:.3f}" if share else f"{value:,.1f}"
-
-
 def _md_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
@@ -233,11 +227,11 @@ def _table_rows(table: pd.DataFrame, suffix: str = "") -> tuple[list[str], list[
     t = table.set_index(["scenario", "outcome"])
     rows = []
     for key in REPORT_OUTCOMES:
-        share = MEASURES[key].share
-        row = [MEASURES[key].label]
+        measure = MEASURES[key]
+        row = [measure.label]
         for label in labels:
             r = t.loc[(label, key)]
-            row.append(f"{_fmt(r['mean'], share)} [{_fmt(r['ci_low'], share)}, {_fmt(r['ci_high'], share)}]")
+            row.append(f"{measure.format(r['mean'])} [{measure.format(r['ci_low'])}, {measure.format(r['ci_high'])}]")
         rows.append(row)
     return header, rows
 
@@ -329,7 +323,8 @@ def write_report(folder: str | Path, baseline: str = "baseline", targets: str | 
     elif baseline not in set(raw["scenario"]):
         sections.append(("Paired differences", f"No scenario named {baseline!r} in this batch: no differences.", None))
     if reported:
-        reported_rows = [[t.key.replace("_", " "), f"{t.reported:,g}: {t.source}"] for t in reported]
+        reported_rows = [[MEASURES[t.key].label, f"{MEASURES[t.key].format(t.reported)}: {t.source}"]
+                         for t in reported]
         sections.append(("Reported rates", _md_table(["quantity", "reported"], reported_rows), "reported"))
     if validation_md is not None:
         sections.append((figures["validation"][0], validation_md, "validation"))

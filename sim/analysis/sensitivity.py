@@ -20,7 +20,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.errors import ScenarioError, require_extra
-from sim.outcomes import MEASURES, SENSITIVITY_OUTCOMES, SUMMARY_KEYS
+from sim.outcomes import MEASURES, SENSITIVITY_OUTCOMES
 from sim.runs.batch import plan_points, run_batch
 from sim.scenario import Scenario, from_dict, get_key, set_keys
 
@@ -145,8 +145,7 @@ def run_sensitivity(out: str | Path, scenario: Scenario, uncertain: list[Uncerta
                          "mu_star_conf": float(res["mu_star_conf"][i]), "sigma": float(res["sigma"][i]),
                          "mu_star_scaled": float(res["mu_star"][i] / scale)})
     morris = pd.DataFrame(rows)
-    ranking = morris.groupby("parameter")["mu_star_scaled"].max().sort_values(ascending=False)
-    influential = list(ranking.index[:top])
+    influential = list(ranking(morris).index[:top])
     morris.to_csv(out / "morris.csv", index=False)
     files = {"morris_csv": out / "morris.csv", "morris_png": _fig_morris(morris, out / "morris.png")}
 
@@ -171,6 +170,11 @@ def run_sensitivity(out: str | Path, scenario: Scenario, uncertain: list[Uncerta
     return SensitivityResult(morris, sobol, influential, files)
 
 
+def ranking(morris: pd.DataFrame) -> pd.Series:
+    """Each parameter's largest scaled mu* over the outcomes, largest first: the order Sobol and calibration take."""
+    return morris.groupby("parameter")["mu_star_scaled"].max().sort_values(ascending=False)
+
+
 def top_parameters(folder: str | Path, uncertain: list[Uncertain], top: int) -> list[Uncertain]:
     """The ``top`` parameters of a sensitivity folder's Morris screening (largest scaled mu* over its outcomes).
 
@@ -179,12 +183,11 @@ def top_parameters(folder: str | Path, uncertain: list[Uncertain], top: int) -> 
     """
     morris = Path(folder) / "morris.csv"
     try:
-        table = pd.read_csv(morris)
-        ranking = table.groupby("parameter")["mu_star_scaled"].max().sort_values(ascending=False)
+        order = ranking(pd.read_csv(morris))
     except (OSError, ValueError, KeyError, pd.errors.EmptyDataError):
         raise ScenarioError(f"{morris}: missing or damaged; expected the morris.csv of a channel-sim "
                             "sensitivity run") from None
-    chosen = list(ranking.index[:top])
+    chosen = list(order.index[:top])
     kept = [p for p in uncertain if p.key in chosen]
     if not kept:
         raise ScenarioError(f"{morris}: its top parameters ({', '.join(chosen)}) are not in the parameters "
@@ -193,8 +196,8 @@ def top_parameters(folder: str | Path, uncertain: list[Uncertain], top: int) -> 
 
 
 def scenario_summary_keys() -> tuple[str, ...]:
-    """Numeric summary keys an analysis can look at."""
-    return tuple(k for k in SUMMARY_KEYS if k not in ("scenario", "seed", "days"))
+    """Numeric summary keys an analysis can look at (those ``sim.outcomes.MEASURES`` labels)."""
+    return tuple(MEASURES)
 
 
 def _fig_morris(morris: pd.DataFrame, path: Path) -> Path:

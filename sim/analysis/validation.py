@@ -223,7 +223,7 @@ def run_validation(out: str | Path, scenario, source: str | Path, targets: list[
     out = Path(out)
     plan = plan_batch([scenario], replications, days, None, seed)
     summaries = run_batch(out, plan, workers=workers, scheduler=scheduler, progress=progress,
-                          sources={scenario.name: str(source)}).summaries
+                          sources={scenario.name: str(Path(source).resolve())}).summaries
     table = compare(summaries, targets)
     files = {"csv": out / "validation.csv", "md": out / "validation.md", "png": out / "validation.png"}
     table.to_csv(files["csv"], index=False)

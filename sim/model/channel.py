@@ -22,7 +22,7 @@ from mesa import Model
 from mesa.time import Event, Priority
 
 from sim.model.draws import uniform
-from sim.model.mesa_compat import checked_mesa, install_event_list, schedule_held
+from sim.model.mesa_compat import install_event_list, schedule_held
 from sim.model.geography import Sectors, build_grid, hand_back_grid, load_coast
 from sim.model.maritime import MaritimeCommand
 from sim.model.migrants import Camp, seasonal_inflow
@@ -50,7 +50,6 @@ class ChannelModel(Model):
     """
 
     def __init__(self, scenario: Scenario, seed: int = 0):
-        checked_mesa()
         super().__init__(rng=seed)
         install_event_list(self)  # the same order, compared in C
         self.inputs = scenario  # not self.scenario: Mesa's Model keeps its own Scenario there

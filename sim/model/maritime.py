@@ -68,7 +68,7 @@ class MaritimeCommand:
         params = model.inputs.maritime
         self.params = params
         self.model = model
-        row = max(0, coast.shore_row - 3)  # on station 750 params offshore; assumption
+        row = max(0, coast.shore_row - 3)  # on station 750 m offshore; assumption
         self.boats = [PatrolBoat(model, model.grid[(coast.col_of(sectors.centre_km(s)), row)], sectors.centre_km(s))
                       for s in sectors.allocate(params.patrol_boats)]
         self.lifeboats = [Lifeboat(model, model.grid[(coast.col_of(sectors.centre_km(s)), row)], sectors.centre_km(s))

@@ -20,7 +20,8 @@ module, loudly, rather than a run, silently:
   the next model's random generator (``_celllist``).
 
 :func:`check_mesa` compares the installed Mesa with :data:`SUPPORTED_MESA`,
-the range ``pyproject.toml`` pins, and stops with one clear line outside it.
+the range ``pyproject.toml`` pins, and stops with one clear line outside it;
+it runs when this module is imported, before any of Mesa's internals are.
 """
 
 from __future__ import annotations
@@ -31,9 +32,6 @@ import weakref
 from heapq import heapify, heappop, heappush, nsmallest
 from importlib import metadata
 from itertools import repeat
-
-from mesa.time import Event, Priority
-from mesa.time.events import EventList
 
 from sim.errors import UnsupportedDependency
 
@@ -69,10 +67,10 @@ def check_mesa(version: str | None = None) -> None:
             f"expected pip install 'mesa{wanted}'")
 
 
-@functools.cache
-def checked_mesa() -> None:
-    """:func:`check_mesa` of the installed Mesa, once per process."""
-    check_mesa()
+check_mesa()  # before anything of Mesa's is imported: a Mesa that moved its internals fails here, in one line
+
+from mesa.time import Event, Priority  # noqa: E402
+from mesa.time.events import EventList  # noqa: E402
 
 
 def install_event_list(model) -> None:

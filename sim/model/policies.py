@@ -14,7 +14,7 @@ Where each acts:
 ======================== ====================================== ==========================
 unit                     acts in                                 parameters
 ======================== ====================================== ==========================
-ShallowWaterInterception ``Boat`` (``maritime.allows``)          ``maritime``
+ShallowWaterInterception ``Boat`` (``allows``, before vessels)   ``maritime``
 UnionRefusal             the same; the daily ``interception``    none
 Barrages                 networks' taxi routes                   none (names of waterways)
 VanIntelligence          a network's van from the warehouse      ``supply``
