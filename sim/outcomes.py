@@ -179,21 +179,25 @@ class Measure:
     share: bool = False
     part_of: str | None = None
 
-    def format(self, value: float) -> str:
-        """The value as a table shows it: a percentage for a share, whole numbers from 100 up, else one decimal.
+    def format(self, value: float, *alongside: float) -> str:
+        """The value as a table shows it: a percentage for a share; for counts, whole numbers unless
+        the value (or one shown beside it, e.g. its interval) is below 100 and not whole, then one decimal.
 
-        A mean or a difference of counts below 100 keeps one decimal (0.4 deaths is
-        not 0); a value that rounds to zero is shown without a sign.
+        A value that rounds to zero is shown without a sign; NaN is "n/a".
         """
         if value is None or value != value:  # NaN: no boat of that kind, or too few runs for an interval
             return "n/a"
         if self.share:
             text = f"{value:.1%}"
-        elif abs(value) >= 100 or float(value).is_integer():
-            text = f"{value:,.0f}"
         else:
-            text = f"{value:,.1f}"
+            shown = [v for v in (value, *alongside) if v is not None and v == v]
+            fraction = any(not float(v).is_integer() for v in shown) and max(abs(v) for v in shown) < 100
+            text = f"{value:,.1f}" if fraction else f"{value:,.0f}"
         return text[1:] if text.startswith("-") and not any(c in "123456789" for c in text) else text
+
+    def interval(self, mean: float, low: float, high: float) -> str:
+        """``mean [low, high]``, the three with the same number of decimals."""
+        return f"{self.format(mean, low, high)} [{self.format(low, mean, high)}, {self.format(high, mean, low)}]"
 
 
 #: Every numeric summary key, how it is labelled, and its unit: the one list the report, the

@@ -14,6 +14,7 @@ between attempts prevented and lives put at risk.
 from __future__ import annotations
 
 import base64
+import textwrap
 import datetime as dt
 import html
 import io
@@ -79,7 +80,7 @@ def fig_reported(table: pd.DataFrame, days: int, targets: list):
 
     reported = {t.key: t for t in reported_targets(targets, table)}
     keys = list(reported)
-    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.8), constrained_layout=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.4 * len(keys), 4.4), constrained_layout=True, squeeze=False)
     axes = axes[0]
     labels = list(dict.fromkeys(table["scenario"]))
     colors = _colors(labels)
@@ -94,7 +95,8 @@ def fig_reported(table: pd.DataFrame, days: int, targets: list):
         scale = days / 365.0 if reported[key].annual else 1.0
         ax.axvline(value * scale, color="tab:red", ls="--", lw=1.5, label="reported")
         ax.set_yticks(y, labels if ax is axes[0] else [""] * len(labels))
-        ax.set_title(f"{MEASURES[key].label}\nreported: {source}", fontsize=8)
+        wrapped = textwrap.fill(f"reported {MEASURES[key].format(value)}: {source}", 52)
+        ax.set_title(f"{MEASURES[key].label}\n{wrapped}", fontsize=8)
         ax.invert_yaxis()
         ax.grid(axis="x", alpha=0.3)
     axes[0].legend(loc="lower right", fontsize=8)
@@ -231,7 +233,7 @@ def _table_rows(table: pd.DataFrame, suffix: str = "") -> tuple[list[str], list[
         row = [measure.label]
         for label in labels:
             r = t.loc[(label, key)]
-            row.append(f"{measure.format(r['mean'])} [{measure.format(r['ci_low'])}, {measure.format(r['ci_high'])}]")
+            row.append(measure.interval(r["mean"], r["ci_low"], r["ci_high"]))
         rows.append(row)
     return header, rows
 
