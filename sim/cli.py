@@ -224,6 +224,8 @@ def cmd_batch(args) -> int:
     result = run_batch(args.out, plan, workers=workers, scheduler=scheduler, append=args.append,
                        progress=not args.quiet,
                        sources={s.name: str(p.resolve()) for s, p in zip(scenarios, args.scenarios)})
+    for key, problem in result.damaged.items():
+        print(f"channel-sim: warning: run {key} was damaged ({problem}); it was run again", file=sys.stderr)
     if not args.quiet:
         print(f"{result.ran} run(s) done, {result.already_done} already present, in {result.seconds:.1f} s: {args.out}")
     if args.report:

@@ -170,3 +170,51 @@ def test_a_folder_that_is_not_a_batch_is_left_alone(tmp_path):
     result = subprocess.run(_batch_cmd(tmp_path, n=1, days=5), capture_output=True, text=True)
     assert result.returncode == 2 and "not a batch folder" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_a_damaged_run_is_named_and_redone(tmp_path):
+    """A run whose data is damaged, or whose file has the wrong columns, is not counted: it is named and run again."""
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "b"
+    plan = plan_batch([load_scenario(SCENARIOS / "baseline.yaml")], replications=3, days=20)
+    run_batch(folder, plan, progress=False)
+    before = load_results(folder)
+    runs = folder / "runs"
+    keys = [r.key for r in plan.runs]
+    # A data page damaged on disk, the footer intact (the file still opens).
+    boats = runs / f"{keys[0]}.boats.parquet"
+    data = bytearray(boats.read_bytes())
+    data[8:72] = bytes(64)  # just after the leading magic: the first data page, far from the footer
+    boats.write_bytes(bytes(data))
+    assert pq.read_metadata(boats).num_rows > 0
+    # A readable file with the wrong columns.
+    pd.DataFrame({"x": [1, 2]}).to_parquet(runs / f"{keys[1]}.daily.parquet")
+    # A run written before checksums were kept (no metadata), with a boats file of the wrong columns.
+    summary = runs / f"{keys[2]}.summary.parquet"
+    pq.write_table(pq.read_table(summary).replace_schema_metadata(None), summary)
+    pd.DataFrame({"y": [3]}).to_parquet(runs / f"{keys[2]}.boats.parquet")
+    assert len(load_results(folder)["summaries"]) == 0  # none of them is counted
+
+    result = run_batch(folder, plan, progress=False)
+    assert result.ran == 3 and result.already_done == 0
+    assert "checksum differs" in result.damaged[keys[0]] and keys[0] in result.damaged[keys[0]]
+    assert "daily.parquet: checksum differs" in result.damaged[keys[1]]
+    assert "boats.parquet: no column" in result.damaged[keys[2]]
+    after = load_results(folder)
+    for table in ("boats", "daily"):
+        pd.testing.assert_frame_equal(before[table], after[table])
+    volatile = ["started", "seconds"]
+    pd.testing.assert_frame_equal(before["summaries"].drop(columns=volatile), after["summaries"].drop(columns=volatile))
+    assert run_batch(folder, plan, progress=False).ran == 0  # sound now
+
+
+def test_the_command_line_names_a_damaged_run(tmp_path):
+    cmd = _batch_cmd(tmp_path / "out", n=1, days=5)
+    assert subprocess.run(cmd, capture_output=True, text=True).returncode == 0
+    (daily,) = (tmp_path / "out" / "runs").glob("*.daily.parquet")
+    pd.DataFrame({"x": [1]}).to_parquet(daily)
+    again = subprocess.run(cmd, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert f"run {daily.name.split('.')[0]} was damaged ({daily.name}: checksum differs" in again.stderr
+    assert len(load_results(tmp_path / "out")["daily"]) == 5

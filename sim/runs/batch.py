@@ -27,7 +27,7 @@ import yaml
 from sim.errors import ScenarioError, StoreError
 from sim.runs.executors import executor_for
 from sim.runs.rundir import code_provenance
-from sim.runs.store import (BatchLock, discard_run, read_manifest, read_summaries, run_complete, run_hash,
+from sim.runs.store import (BatchLock, check_run, discard_run, read_manifest, read_summaries, run_hash,
                             write_manifest, write_run)
 from sim.scenario import Scenario, from_dict, set_keys
 
@@ -186,6 +186,7 @@ class BatchResult:
     ran: int
     seconds: float
     summaries: pd.DataFrame  # one row per run of the plan, in the plan's order
+    damaged: dict = field(default_factory=dict)  # run key -> what was wrong with its files (they were redone)
 
 
 def run_batch(folder: str | Path, plan: BatchPlan, *, workers: int = 1, scheduler: str | None = None,
@@ -236,10 +237,13 @@ def run_batch(folder: str | Path, plan: BatchPlan, *, workers: int = 1, schedule
                 "name": name, "source": (sources or {}).get(name), "content": content})
         write_manifest(folder, manifest)
 
-        todo = []
+        todo, damaged = [], {}
         for spec in plan.runs:
-            if run_complete(runs_dir, spec.key):
+            problem = check_run(runs_dir, spec.key)
+            if problem is None:
                 continue
+            if problem != "missing":
+                damaged[spec.key] = problem
             discard_run(runs_dir, spec.key)
             todo.append(spec)
         done_before = len(plan.runs) - len(todo)
@@ -248,7 +252,7 @@ def run_batch(folder: str | Path, plan: BatchPlan, *, workers: int = 1, schedule
         entry["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         write_manifest(folder, manifest)
         summaries = read_summaries(runs_dir, [spec.key for spec in plan.runs])
-    return BatchResult(folder, len(plan.runs), done_before, len(todo), time.perf_counter() - t0, summaries)
+    return BatchResult(folder, len(plan.runs), done_before, len(todo), time.perf_counter() - t0, summaries, damaged)
 
 
 def _run_all(todo: list[RunSpec], runs_dir: Path, workers: int, scheduler: str | None,

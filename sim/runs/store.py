@@ -6,13 +6,16 @@ Layout of a batch folder::
     .lock                  held (flock) while a batch writes here
     runs/<hash>.boats.parquet
     runs/<hash>.daily.parquet
-    runs/<hash>.summary.parquet   written last: a run is complete when it is there
+    runs/<hash>.summary.parquet   written last, with the checksums of the other two in its metadata
 
 ``<hash>`` is a hash of the resolved scenario content (sweep values applied)
 and the seed, so a run is never done twice. Each file is written under a
-temporary name and renamed, so no reader sees half a file; a file that cannot
-be read (cut short by a crash, damaged on disk) makes its run missing, and the
-next batch on the folder reruns it.
+temporary name and renamed, so no reader sees half a file. A run counts only
+when its summary reads in full and its boats and daily files match the
+checksums the summary carries (runs written before checksums were kept are
+read in full instead), each with the columns of its table; a run that fails
+the check is damaged: :func:`check_run` says which file and why, readers leave
+it out, and the next batch on the folder redoes it.
 
 :func:`load_results` gives tidy pandas tables of a folder.
 """
@@ -31,6 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.errors import StoreError
+from sim.outcomes import BOAT_COLUMNS, DAY_COLUMNS, SUMMARY_KEYS
 
 TABLES = ("boats", "daily", "summary")
 MANIFEST = "manifest.json"
@@ -42,33 +46,102 @@ def run_hash(scenario_content: dict, seed: int) -> str:
     return hashlib.sha256(blob).hexdigest()[:20]
 
 
-def _write_table(df: pd.DataFrame, path: Path) -> None:
+#: Key of the summary file's Parquet metadata that holds the other two files' checksums.
+CHECKSUMS = b"channel_sim.checksums"
+
+#: Columns each table must have (besides the run's ids: scenario, replication, seed, run, sweep.*).
+EXPECTED_COLUMNS = {"boats": set(BOAT_COLUMNS), "daily": set(DAY_COLUMNS),
+                    "summary": {k for k in SUMMARY_KEYS if k != "scenario"} | {"run", "replication"}}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_table(df: pd.DataFrame, path: Path, metadata: dict[bytes, bytes] | None = None) -> str:
+    """Write a table under a temporary name, then rename it; returns the file's checksum."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     table = pa.Table.from_pandas(df, preserve_index=False)
+    if metadata:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
     pq.write_table(table, tmp)
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
+    checksum = _sha256(tmp)
     os.replace(tmp, path)
+    return checksum
 
 
 def write_run(runs_dir: Path, key: str, boats: pd.DataFrame, daily: pd.DataFrame, summary: pd.DataFrame) -> None:
-    """Write one run's tables; the summary last, as the mark of completion."""
-    _write_table(boats, runs_dir / f"{key}.boats.parquet")
-    _write_table(daily, runs_dir / f"{key}.daily.parquet")
-    _write_table(summary, runs_dir / f"{key}.summary.parquet")
+    """Write one run's tables; the summary last, as the mark of completion, with the others' checksums."""
+    sums = {"boats": _write_table(boats, runs_dir / f"{key}.boats.parquet"),
+            "daily": _write_table(daily, runs_dir / f"{key}.daily.parquet")}
+    _write_table(summary, runs_dir / f"{key}.summary.parquet", {CHECKSUMS: json.dumps(sums).encode()})
 
 
-def _readable(path: Path) -> bool:
+def _columns_problem(schema: pa.Schema, table: str) -> str | None:
+    missing = EXPECTED_COLUMNS[table] - set(schema.names)
+    return f"no column {', '.join(sorted(missing)[:3])}{' ...' if len(missing) > 3 else ''}" if missing else None
+
+
+def check_run(runs_dir: Path, key: str) -> str | None:
+    """Whether a run is complete and sound.
+
+    Returns:
+        None when it is; ``"missing"`` when its summary is not there (never
+        finished); otherwise what is damaged, e.g.
+        ``"3f2a....boats.parquet: checksum differs from the one written"``.
+    """
+    return _inspect(runs_dir, key)[0]
+
+
+def _inspect(runs_dir: Path, key: str) -> tuple[str | None, pa.Table | None]:
+    """``check_run``'s verdict, and the summary table it read to reach it (None unless sound)."""
+    path = {t: runs_dir / f"{key}.{t}.parquet" for t in TABLES}
+    if not path["summary"].exists():
+        return "missing", None
     try:
-        pq.read_metadata(path)
-    except Exception:  # noqa: BLE001 - any failure to read means the file is unusable
-        return False
-    return True
+        summary = pq.read_table(path["summary"])
+    except Exception as exc:  # noqa: BLE001 - any failure to read means the file is unusable
+        return f"{path['summary'].name}: unreadable ({_short(exc)})", None
+    problem = _columns_problem(summary.schema, "summary")
+    if problem:
+        return f"{path['summary'].name}: {problem}", None
+    raw = (summary.schema.metadata or {}).get(CHECKSUMS)
+    try:
+        sums = json.loads(raw) if raw is not None else None
+    except ValueError:
+        return f"{path['summary'].name}: damaged checksums", None
+    for table in ("boats", "daily"):
+        if not path[table].exists():
+            return f"{path[table].name}: missing", None
+        try:
+            if sums is not None:
+                if _sha256(path[table]) != sums.get(table):
+                    return f"{path[table].name}: checksum differs from the one written with the run", None
+                schema = pq.read_schema(path[table])
+            else:  # written before checksums were kept: read it in full
+                schema = pq.read_table(path[table]).schema
+        except Exception as exc:  # noqa: BLE001
+            return f"{path[table].name}: unreadable ({_short(exc)})", None
+        problem = _columns_problem(schema, table)
+        if problem:
+            return f"{path[table].name}: {problem}", None
+    return None, summary
+
+
+def _short(exc: Exception) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def run_complete(runs_dir: Path, key: str) -> bool:
-    """A run is complete when its three files exist and each can be read."""
-    return all(_readable(runs_dir / f"{key}.{t}.parquet") for t in TABLES)
+    """A run is complete when :func:`check_run` finds nothing wrong with it."""
+    return check_run(runs_dir, key) is None
 
 
 def discard_run(runs_dir: Path, key: str) -> None:
@@ -162,8 +235,14 @@ def load_results(folder: str | Path) -> dict[str, pd.DataFrame]:
         raise StoreError(f"{folder}: no batch results here; expected a folder written by channel-sim batch")
     runs_dir = folder / "runs"
     keys = sorted(p.name.removesuffix(".summary.parquet") for p in runs_dir.glob("*.summary.parquet"))
-    keys = [k for k in keys if run_complete(runs_dir, k)]
-    summaries = _concat([runs_dir / f"{k}.summary.parquet" for k in keys])
+    sound = {}
+    for key in keys:
+        problem, table = _inspect(runs_dir, key)
+        if problem is None:
+            sound[key] = table
+    keys = list(sound)
+    summaries = (pd.concat([table.to_pandas() for table in sound.values()], ignore_index=True)
+                 if sound else pd.DataFrame())
     boats = _concat([runs_dir / f"{k}.boats.parquet" for k in keys])
     daily = _concat([runs_dir / f"{k}.daily.parquet" for k in keys])
     order = ["scenario", "replication"] + [c for c in summaries.columns if c.startswith("sweep.")]
