@@ -72,9 +72,14 @@ def _scenario_or_baseline(parser: argparse.ArgumentParser) -> None:
 
 
 def _where(args) -> tuple[int, str | None]:
-    """Workers and scheduler address from the options and the environment."""
+    """Workers and scheduler address from the options and the environment (a warning beyond the cores)."""
     scheduler = args.scheduler or (None if args.workers else os.environ.get("DASK_SCHEDULER_ADDRESS"))
-    return args.workers or default_workers(), scheduler
+    cores = default_workers()
+    if args.workers and args.workers > cores and not scheduler and not getattr(args, "_warned", False):
+        print(f"channel-sim: warning: --workers {args.workers}: this machine has {cores} core(s) for this "
+              "process; the workers will share them (at most one per run is started)", file=sys.stderr)
+        args._warned = True
+    return args.workers or cores, scheduler
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -217,6 +222,7 @@ def cmd_batch(args) -> int:
     sweeps = [parse_sweep(s) for s in args.sweep]
     plan = plan_batch(scenarios, args.replications, args.days, sweeps, args.seed)
     workers, scheduler = _where(args)
+    workers = min(workers, len(plan.runs))
     where = f"Dask scheduler {scheduler}" if scheduler else f"{workers} worker process{'es' if workers > 1 else ''}"
     if not args.quiet:
         print(f"batch: {len(scenarios)} scenario(s) x {len(plan.runs) // (len(scenarios) * args.replications)} "

@@ -32,6 +32,10 @@ class UnsupportedDependency(UserError, ImportError):
     """An installed library is outside the versions channel-sim supports (an ImportError too: it stops an import)."""
 
 
+class PlanError(UserError):
+    """A batch that cannot be planned as asked (too many runs, say)."""
+
+
 class MissingExtra(UserError):
     """An optional extra that a command needs is not installed."""
 

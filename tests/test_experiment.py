@@ -218,3 +218,28 @@ def test_the_command_line_names_a_damaged_run(tmp_path):
     assert again.returncode == 0, again.stderr
     assert f"run {daily.name.split('.')[0]} was damaged ({daily.name}: checksum differs" in again.stderr
     assert len(load_results(tmp_path / "out")["daily"]) == 5
+
+
+def test_a_batch_too_large_is_refused_before_it_is_planned():
+    from sim.errors import PlanError
+    from sim.runs.batch import MAX_RUNS
+
+    scenario = load_scenario(SCENARIOS / "baseline.yaml")
+    with pytest.raises(PlanError, match=r"100,000,000 runs; expected at most"):
+        plan_batch([scenario], replications=100_000_000, days=5)
+    with pytest.raises(PlanError):
+        plan_batch([scenario], replications=MAX_RUNS // 2 + 1, sweeps=[("surveillance.drones", [1, 2])])
+    assert len(plan_batch([scenario], replications=3, sweeps=[("surveillance.drones", [1, 2])]).runs) == 6
+
+
+def test_workers_are_capped_at_the_runs_and_warned_beyond_the_cores(tmp_path):
+    result = subprocess.run([str(EXE), "batch", str(SCENARIOS / "baseline.yaml"), "-n", "2", "--days", "5",
+                             "--workers", "1000", "--out", str(tmp_path / "b")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "2 runs on 2 worker processes" in result.stdout
+    assert result.stderr.count("warning: --workers 1000") == 1
+
+
+def test_a_sweep_value_given_twice_is_refused():
+    with pytest.raises(ScenarioError, match="given more than once"):
+        parse_sweep("surveillance.drones=1,1")

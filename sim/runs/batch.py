@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 import time
 from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sim.errors import ScenarioError, StoreError
+from sim.errors import PlanError, ScenarioError, StoreError
 from sim.runs.executors import executor_for
 from sim.runs.rundir import code_provenance
 from sim.runs.store import (BatchLock, check_run, discard_run, read_manifest, read_summaries, run_hash,
@@ -68,7 +69,25 @@ def parse_sweep(text: str) -> tuple[str, list]:
     except (yaml.YAMLError, ValueError) as exc:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ScenarioError(f"--sweep {text!r}: a value is not a number, boolean or word ({problem})") from None
+    repeated = sorted({str(v) for v in parsed if parsed.count(v) > 1})
+    if repeated:
+        raise ScenarioError(f"--sweep {text!r}: {', '.join(repeated)} given more than once; expected each value once")
     return key, parsed
+
+
+#: The most runs one batch plans (each planned run is held in memory, as is the list of its seeds).
+MAX_RUNS = 200_000
+
+
+def check_size(runs: int) -> None:
+    """Refuse a batch of more than :data:`MAX_RUNS` runs, before anything is planned.
+
+    Raises:
+        PlanError: one line giving the count and the bound.
+    """
+    if runs > MAX_RUNS:
+        raise PlanError(f"batch: {runs:,} runs; expected at most {MAX_RUNS:,} in one batch "
+                        "(fewer replications or sweep values, or several --out folders)")
 
 
 def replication_seeds(base_seed: int, n: int) -> list[int]:
@@ -104,6 +123,7 @@ def plan_batch(scenarios: list[Scenario], replications: int, days: int | None = 
     if len(set(names)) != len(names):
         raise ScenarioError(f"scenarios: names must differ, got {', '.join(names)}")
     sweeps = sweeps or []
+    check_size(len(scenarios) * math.prod(len(values) for _, values in sweeps) * replications)
     seeds = replication_seeds(base_seed, replications)
     runs, contents = [], {}
     for scenario in scenarios:
@@ -134,6 +154,7 @@ def plan_points(scenario: Scenario, points: list[dict], replications: int = 1, d
     Raises:
         ScenarioError: a point the schema rejects.
     """
+    check_size(len(points) * replications)
     seeds = replication_seeds(base_seed, replications)
     base = scenario.model_dump()
     if days is not None:
@@ -263,7 +284,7 @@ def _run_all(todo: list[RunSpec], runs_dir: Path, workers: int, scheduler: str |
         return
     prov = code_provenance()
     bar = tqdm(total=total, initial=done_before, unit="run", desc="runs", disable=not progress, dynamic_ncols=True)
-    where = executor_for(workers, scheduler)
+    where = executor_for(min(workers, len(todo)), scheduler)  # no process without a run to do
     try:
         if where.executor is None:
             for spec in todo:
