@@ -113,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="write the policy comparison report of a batch folder")
     report.add_argument("folder", type=Path, help="a folder written by channel-sim batch")
     report.add_argument("--baseline", default="baseline", help="scenario the others are compared with (default: baseline)")
+    report.add_argument("--partial", action="store_true",
+                        help="report on the runs there even if the batch is not finished (the report says so)")
     report.add_argument("--targets", type=Path, help="reported rates to compare the baseline with "
                         "(default: targets.yaml beside the baseline's scenario file, when it exists)")
 
@@ -245,7 +247,8 @@ def cmd_report(args) -> int:
     from sim.analysis.validation import default_targets
 
     targets = getattr(args, "targets", None) or default_targets(baseline_source(args.folder, args.baseline))
-    written = write_report(args.folder, baseline=args.baseline, targets=targets)
+    written = write_report(args.folder, baseline=args.baseline, targets=targets,
+                           partial=getattr(args, "partial", False))
     if not getattr(args, "quiet", False):
         print(f"report: {written['html']} (and {written['md'].name}, figures in {written['md'].parent / 'figures'})")
     return 0

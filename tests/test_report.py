@@ -116,3 +116,44 @@ def test_report_compares_the_baseline_with_the_targets(batch, tmp_path):
     md = (folder / "report.md").read_text()
     assert "Validation of baseline" in md and "taxi_share" in md
     assert written["validation"].is_file()
+
+
+def test_an_unfinished_batch_is_refused_unless_partial(batch, tmp_path):
+    """Runs missing, damaged, or a batch still writing: the report names it and stops, or says so with --partial."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pandas as pd
+
+    from sim.errors import StoreError
+    from sim.runs.store import BatchLock
+
+    folder, _ = batch
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("figures", "report.*"))
+    summaries = load_results(copy)["summaries"]
+    gone = summaries[(summaries["scenario"] == "drones_doubled") & (summaries["replication"] == 2)]["run"].item()
+    (copy / "runs" / f"{gone}.summary.parquet").unlink()
+    with pytest.raises(StoreError, match=r"1 of 12 runs missing \(drones_doubled replication 2\)"):
+        write_report(copy)
+    exe = Path(sys.executable).parent / "channel-sim"
+    refused = subprocess.run([str(exe), "report", str(copy)], capture_output=True, text=True)
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+    assert "--partial" in refused.stderr and "Traceback" not in refused.stderr
+    write_report(copy, partial=True)
+    md = (copy / "report.md").read_text()
+    assert "PARTIAL REPORT: 1 of 12 runs missing (drones_doubled replication 2)" in md and "11 runs" in md
+
+    damaged = summaries["run"].iloc[0]
+    pd.DataFrame({"x": [1]}).to_parquet(copy / "runs" / f"{damaged}.daily.parquet")
+    with pytest.raises(StoreError, match=r"1 damaged \(.*daily\.parquet: checksum differs"):
+        write_report(copy)
+
+    shutil.rmtree(copy)
+    shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("figures", "report.*"))
+    write_report(copy)  # finished: no complaint
+    with BatchLock(copy):
+        with pytest.raises(StoreError, match="a batch is still writing here"):
+            write_report(copy)

@@ -27,7 +27,7 @@ from sim.analysis.stats import label_frame, mean_ci
 from sim.analysis.validation import compare, fig_validation, load_targets, markdown_table
 from sim.errors import StoreError
 from sim.outcomes import MEASURES, REPORT_OUTCOMES
-from sim.runs.store import load_results, read_manifest
+from sim.runs.store import completeness, load_results, read_manifest
 
 def scenario_table(summaries: pd.DataFrame) -> pd.DataFrame:
     """One row per scenario (and sweep point) and outcome: n, mean, ci_low, ci_high."""
@@ -247,17 +247,21 @@ def baseline_source(folder: str | Path, baseline: str = "baseline") -> Path | No
     return None
 
 
-def write_report(folder: str | Path, baseline: str = "baseline", targets: str | Path | None = None) -> dict[str, Path]:
+def write_report(folder: str | Path, baseline: str = "baseline", targets: str | Path | None = None,
+                 partial: bool = False) -> dict[str, Path]:
     """Write ``report.md``, ``figures/*.png`` and ``report.html`` into a batch folder.
 
     With ``targets`` (a targets file, see ``sim.analysis.validation``), the baseline's
-    replications are also compared with the reported rates.
+    replications are also compared with the reported rates. The folder is
+    compared with what its manifest planned first: a batch with runs missing or
+    damaged, or one still writing, is refused unless ``partial``, and a partial
+    report says so at its top.
 
     Returns:
         Paths of what was written (``md``, ``html``, and one per figure).
 
     Raises:
-        StoreError: the folder holds no complete run.
+        StoreError: the folder holds no complete run, or the batch is not finished and ``partial`` is False.
     """
     import matplotlib
 
@@ -265,6 +269,10 @@ def write_report(folder: str | Path, baseline: str = "baseline", targets: str | 
     import matplotlib.pyplot as plt
 
     folder = Path(folder)
+    status = completeness(folder)
+    if not status.complete and not partial:
+        raise StoreError(f"{folder}: {status.describe()}; expected a finished batch (run the same channel-sim "
+                         "batch again to finish it, or channel-sim report --partial)")
     res = load_results(folder)
     summaries, boats, daily = res["summaries"], res["boats"], res["daily"]
     if summaries.empty:
@@ -317,6 +325,9 @@ def write_report(folder: str | Path, baseline: str = "baseline", targets: str | 
     intro = (f"{n_runs} runs: {len(reps)} scenario(s) x {int(reps.max())} replication(s) of {days} days. "
              f"Replication i uses the same seed in every scenario, so differences are paired. "
              f"Intervals are 95 % t-intervals across replications.")
+    if not status.complete:
+        intro = (f"PARTIAL REPORT: {status.describe(limit=10)}. The figures below are of the {status.sound} "
+                 f"runs there, not of the whole batch. " + intro)
     header, rows = _table_rows(table)
     sections = [("Outcomes per scenario (mean [95 % CI])", _md_table(header, rows), None)]
     if len(diffs):

@@ -251,6 +251,9 @@ def run_batch(folder: str | Path, plan: BatchPlan, *, workers: int = 1, schedule
             entry = {"definition": plan.definition, "started": now, "runs": len(plan.runs)}
             batches.append(entry)
         entry.update({"resumed" if "finished" in entry else "last_started": now, **code_provenance()})
+        # Every run the batch plans, so that a reader can tell a finished batch from one that is not.
+        entry["planned"] = {spec.key: f"{spec.scenario_name} replication {spec.replication}"
+                            + "".join(f", {k}={v}" for k, v in spec.sweep.items()) for spec in plan.runs}
         entry.pop("finished", None)
         manifest["batches"] = batches
         for name, content in plan.scenarios.items():

@@ -215,6 +215,93 @@ def read_summaries(runs_dir: Path, keys: list[str]) -> pd.DataFrame:
     return _concat([runs_dir / f"{k}.summary.parquet" for k in keys])
 
 
+@dataclass
+class Completeness:
+    """How much of the batches a folder's manifest planned is there and sound.
+
+    Attributes:
+        planned: runs the manifest's batches planned.
+        sound: runs that are complete and sound.
+        missing: planned runs not there, key -> what the run is (scenario, replication).
+        damaged: planned runs whose files are damaged, key -> what is wrong.
+        writing: a batch holds the folder's lock now.
+    """
+
+    planned: int
+    sound: int
+    missing: dict
+    damaged: dict
+    writing: bool
+
+    @property
+    def complete(self) -> bool:
+        """Every planned run is there and sound, and no batch is writing."""
+        return not (self.missing or self.damaged or self.writing) and self.sound >= self.planned
+
+    def describe(self, limit: int = 3) -> str:
+        """One line on what is not there, e.g. ``2 of 6 runs missing (baseline replication 3, ...)``."""
+        parts = []
+        if self.missing or self.sound < self.planned:
+            named = list(self.missing.values())[:limit]
+            count = max(len(self.missing), self.planned - self.sound - len(self.damaged))
+            more = f" and {count - len(named)} more" if count > len(named) else ""
+            parts.append(f"{count} of {self.planned} runs missing" + (f" ({', '.join(named)}{more})" if named else ""))
+        if self.damaged:
+            key, problem = next(iter(self.damaged.items()))
+            parts.append(f"{len(self.damaged)} damaged ({problem}{' ...' if len(self.damaged) > 1 else ''})")
+        if self.writing:
+            parts.append("a batch is still writing here")
+        return "; ".join(parts)
+
+
+def _held(folder: Path) -> bool:
+    """Whether a batch holds the folder's lock now."""
+    lock = folder / ".lock"
+    if not lock.exists():
+        return False
+    with open(lock, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+    return False
+
+
+def completeness(folder: str | Path) -> Completeness:
+    """Compare a batch folder with what its manifest planned.
+
+    Manifests written before the planned runs were recorded give only their
+    count: the runs missing are then counted, not named.
+
+    Raises:
+        StoreError: the folder holds no batch.
+    """
+    folder = Path(folder)
+    manifest = read_manifest(folder) if folder.is_dir() else None
+    if manifest is None:
+        raise StoreError(f"{folder}: no batch results here; expected a folder written by channel-sim batch")
+    runs_dir = folder / "runs"
+    planned: dict = {}
+    counted = 0
+    for entry in manifest.get("batches", []):
+        keys = entry.get("planned")
+        if isinstance(keys, dict):
+            planned.update(keys)
+        else:
+            counted += int(entry.get("runs") or 0)
+    present = {p.name.removesuffix(".summary.parquet") for p in runs_dir.glob("*.summary.parquet")}
+    damaged, sound = {}, 0
+    for key in present:
+        problem = check_run(runs_dir, key)
+        if problem is None:
+            sound += 1
+        elif key in planned or not planned:
+            damaged[key] = problem
+    missing = {k: label for k, label in planned.items() if k not in present}
+    return Completeness(max(len(planned) + counted, sound), sound, missing, damaged, _held(folder))
+
+
 def load_results(folder: str | Path) -> dict[str, pd.DataFrame]:
     """Tidy tables of every complete run in a batch folder.
 
