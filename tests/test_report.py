@@ -157,3 +157,30 @@ def test_an_unfinished_batch_is_refused_unless_partial(batch, tmp_path):
     with BatchLock(copy):
         with pytest.raises(StoreError, match="a batch is still writing here"):
             write_report(copy)
+
+
+def test_a_report_that_cannot_be_written_leaves_the_old_one_whole(batch, tmp_path, monkeypatch):
+    """The disk fills while the new report is written: the good report.html stays as it was."""
+    import shutil
+
+    import sim.analysis.output as output
+
+    folder, _ = batch
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    good = (copy / "report.html").read_bytes()
+    real_open = open
+
+    def full_disk(path, mode="r", *args, **kwargs):
+        fh = real_open(path, mode, *args, **kwargs)
+        if "w" in mode and str(path).endswith(".tmp") and "report.html" in str(path):
+            fh.write(b"<!DOCTYPE html><html>cut sh")
+            fh.close()
+            raise OSError(28, "No space left on device", str(path))
+        return fh
+
+    monkeypatch.setattr(output, "open", full_disk, raising=False)
+    with pytest.raises(OSError):
+        write_report(copy)
+    assert (copy / "report.html").read_bytes() == good
+    assert not list(copy.glob(".report.html.*.tmp"))

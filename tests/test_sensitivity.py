@@ -66,3 +66,15 @@ def test_bad_parameter_file(tmp_path):
 
 def test_the_shipped_parameters_are_valid():
     assert len(load_parameters()) >= 10
+
+
+def test_a_folder_it_does_not_own_is_left_alone(tmp_path):
+    from sim.errors import RunDirError
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "morris.csv").write_text("my own table\n")
+    with pytest.raises(RunDirError, match="not a sensitivity folder"):
+        run_sensitivity(mine, load_scenario(SCENARIOS / "baseline.yaml"), load_parameters(), trajectories=2,
+                        sobol_samples=0, days=5, progress=False)
+    assert (mine / "morris.csv").read_text() == "my own table\n"

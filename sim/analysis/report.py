@@ -17,12 +17,12 @@ import base64
 import textwrap
 import datetime as dt
 import html
-import io
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from sim.analysis.output import figure_bytes, write_atomic
 from sim.analysis.stats import label_frame, mean_ci
 from sim.analysis.validation import compare, fig_validation, load_targets, markdown_table
 from sim.errors import StoreError
@@ -312,13 +312,9 @@ def write_report(folder: str | Path, baseline: str = "baseline", targets: str | 
     for name, (_, fig) in figures.items():
         if fig is None:
             continue
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=110)
+        pngs[name] = figure_bytes(fig)
         plt.close(fig)
-        pngs[name] = buf.getvalue()
-        path = figdir / f"{name}.png"
-        path.write_bytes(pngs[name])
-        written[name] = path
+        written[name] = write_atomic(figdir / f"{name}.png", pngs[name])
 
     n_runs = len(summaries)
     reps = summaries.groupby("scenario")["replication"].nunique()
@@ -353,11 +349,11 @@ def write_report(folder: str | Path, baseline: str = "baseline", targets: str | 
         if fig in written:
             md += [f"![{title}](figures/{fig}.png)", ""]
     md_path = folder / "report.md"
-    md_path.write_text("\n".join(md))
+    write_atomic(md_path, "\n".join(md))
     written["md"] = md_path
 
     html_path = folder / "report.html"
-    html_path.write_text(_html(folder.name, intro, generated, sections, pngs))
+    write_atomic(html_path, _html(folder.name, intro, generated, sections, pngs))
     written["html"] = html_path
     return written
 

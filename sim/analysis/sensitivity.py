@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim.errors import ScenarioError, require_extra
+from sim.analysis.output import save_csv, save_figure
+from sim.errors import RunDirError, ScenarioError, require_extra
 from sim.outcomes import MEASURES, SENSITIVITY_OUTCOMES
 from sim.runs.batch import plan_points, run_batch
 from sim.scenario import Scenario, from_dict, get_key, set_keys
@@ -127,6 +128,10 @@ def run_sensitivity(out: str | Path, scenario: Scenario, uncertain: list[Uncerta
     from SALib.sample import sobol as sobol_sample
 
     out = Path(out)
+    ours = (out / "morris" / "manifest.json").is_file()
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not ours)):
+        raise RunDirError(f"{out}: exists and is not a sensitivity folder (no morris/manifest.json); expected a new "
+                          "folder, or one an earlier channel-sim sensitivity wrote (which it resumes)")
     outcomes = list(outcomes)
     unknown = [o for o in outcomes if o not in scenario_summary_keys()]
     if unknown:
@@ -146,7 +151,7 @@ def run_sensitivity(out: str | Path, scenario: Scenario, uncertain: list[Uncerta
                          "mu_star_scaled": float(res["mu_star"][i] / scale)})
     morris = pd.DataFrame(rows)
     influential = list(ranking(morris).index[:top])
-    morris.to_csv(out / "morris.csv", index=False)
+    save_csv(morris, out / "morris.csv")
     files = {"morris_csv": out / "morris.csv", "morris_png": _fig_morris(morris, out / "morris.png")}
 
     sobol = None
@@ -165,7 +170,7 @@ def run_sensitivity(out: str | Path, scenario: Scenario, uncertain: list[Uncerta
                              "S1_conf": float(res["S1_conf"][i]), "ST": float(res["ST"][i]),
                              "ST_conf": float(res["ST_conf"][i])})
         sobol = pd.DataFrame(rows)
-        sobol.to_csv(out / "sobol.csv", index=False)
+        save_csv(sobol, out / "sobol.csv")
         files.update(sobol_csv=out / "sobol.csv", sobol_png=_fig_sobol(sobol, out / "sobol.png"))
     return SensitivityResult(morris, sobol, influential, files)
 
@@ -218,7 +223,7 @@ def _fig_morris(morris: pd.DataFrame, path: Path) -> Path:
         ax.set_title(MEASURES[outcome].label, fontsize=9)
         ax.grid(alpha=0.3)
     fig.suptitle("Morris screening", fontsize=10)
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
     plt.close(fig)
     return path
 
@@ -241,7 +246,7 @@ def _fig_sobol(sobol: pd.DataFrame, path: Path) -> Path:
         ax.grid(axis="x", alpha=0.3)
     np.atleast_1d(axes)[0].legend(fontsize=7)
     fig.suptitle("Sobol indices", fontsize=10)
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
     plt.close(fig)
     return path
 

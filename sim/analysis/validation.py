@@ -19,6 +19,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sim.analysis.output import save_csv, save_figure, write_atomic
 from sim.analysis.stats import mean_ci
 from sim.errors import ScenarioError
 from sim.outcomes import SUMMARY_KEYS
@@ -226,11 +227,11 @@ def run_validation(out: str | Path, scenario, source: str | Path, targets: list[
                           sources={scenario.name: str(Path(source).resolve())}).summaries
     table = compare(summaries, targets)
     files = {"csv": out / "validation.csv", "md": out / "validation.md", "png": out / "validation.png"}
-    table.to_csv(files["csv"], index=False)
+    save_csv(table, files["csv"])
     md = markdown_table(table)
-    files["md"].write_text(f"# Validation of {scenario.name}\n\n{len(summaries)} replications of "
-                           f"{int(summaries['days'].max())} days.\n\n{md}\n\n![validation](validation.png)\n")
+    write_atomic(files["md"], f"# Validation of {scenario.name}\n\n{len(summaries)} replications of "
+                              f"{int(summaries['days'].max())} days.\n\n{md}\n\n![validation](validation.png)\n")
     fig = fig_validation(table, f"{scenario.name}: simulated mean (95 % CI) against the reported band")
-    fig.savefig(files["png"], dpi=110)
+    save_figure(fig, files["png"])
     plt.close(fig)
     return ValidationResult(table, md, files, int((~table["passed"]).sum()))
