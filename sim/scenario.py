@@ -29,6 +29,7 @@ import difflib
 import functools
 import hashlib
 import json
+import re
 import typing
 from importlib import resources
 from pathlib import Path
@@ -359,6 +360,98 @@ def get_key(data: dict, key: str):
     return node
 
 
+#: The largest YAML file read (scenarios, targets and parameter files are a few KB).
+MAX_YAML_BYTES = 1_000_000
+#: The most values a YAML file may hold once its aliases are expanded.
+MAX_YAML_VALUES = 100_000
+#: Numbers in exponent form without a dot (YAML 1.2's floats, e.g. 1e-2), which YAML 1.1 reads as text.
+_EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses duplicate keys and reads ``1e-2`` as a number."""
+
+
+def _mapping_without_duplicates(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    loader.flatten_mapping(node)
+    first: dict = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in first:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {excerpt(key)} (first given on line {first[key] + 1})", key_node.start_mark)
+        first[key] = key_node.start_mark.line
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _mapping_without_duplicates)
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+0123456789"))
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _values(node: yaml.Node, memo: dict) -> int:
+    """How many values ``node`` holds with every alias expanded (each node counted once per use)."""
+    found = memo.get(id(node))
+    if found is not None:
+        return found
+    if isinstance(node, yaml.SequenceNode):
+        count = 1 + sum(_values(child, memo) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        count = 1 + sum(_values(k, memo) + _values(v, memo) for k, v in node.value)
+    else:
+        count = 1
+    if count > MAX_YAML_VALUES:
+        raise _TooLarge
+    memo[id(node)] = count
+    return count
+
+
+def excerpt(value: Any, limit: int = 60) -> str:
+    """A value as an error message shows it: its repr, cut to ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 5] + " ...)" if text[:1] in "([{" else text[: limit - 4] + " ..."
+
+
+def read_yaml_file(path: Path, expected: str):
+    """The data of a YAML file, or one clear line: too large, aliases that expand too far, nested too
+    deeply, duplicate keys, not YAML, or not readable.
+
+    Raises:
+        ScenarioError: naming the file (and the line, where YAML gives one) and what was expected.
+    """
+    try:
+        size = path.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise ScenarioError(f"{path}: {size:,} bytes; expected {expected} of at most {MAX_YAML_BYTES:,} bytes")
+        text = path.read_text(encoding="utf-8")
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            _values(node, {})
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except _TooLarge:
+        raise ScenarioError(f"{path}: its aliases expand to more than {MAX_YAML_VALUES:,} values; expected "
+                            f"{expected} without alias bombs") from None
+    except RecursionError:
+        raise ScenarioError(f"{path}: nested too deeply; expected {expected}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(f"{path}{where}: not valid YAML ({problem})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot be read ({exc}); expected {expected}") from None
+    except ValueError as exc:  # YAML that looks like a date but is not one, e.g. 2025-02-30
+        raise ScenarioError(f"{path}: {exc}; expected dates as YYYY-MM-DD") from None
+
+
 def _read_yaml(path: Path, chain: tuple[Path, ...]) -> dict:
     """Read one file and the files it extends; ``chain`` holds the files that extend it."""
     real = path.resolve()
@@ -367,19 +460,10 @@ def _read_yaml(path: Path, chain: tuple[Path, ...]) -> dict:
         raise ScenarioError(f"{chain[-1]}: extends: circular extends ({names}); expected a chain that ends")
     if not path.is_file():
         where = f"{chain[-1]}: extends: " if chain else ""
-        problem = "is a folder" if path.is_dir() else "file not found"
+        problem = ("is a folder" if path.is_dir() else "is not a regular file" if path.exists()
+                   else "file not found")
         raise ScenarioError(f"{where}{path}: {problem}; expected a scenario YAML file")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError(f"{path}{where}: not valid YAML ({problem})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: cannot be read ({exc})") from None
-    except ValueError as exc:  # YAML that looks like a date but is not one, e.g. 2025-02-30
-        raise ScenarioError(f"{path}: {exc}; expected dates as YYYY-MM-DD") from None
+    data = read_yaml_file(path, "a scenario YAML file")
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -388,7 +472,7 @@ def _read_yaml(path: Path, chain: tuple[Path, ...]) -> dict:
     if parent is None:
         return data
     if not isinstance(parent, str):
-        raise ScenarioError(f"{path}: extends: expected a file name, got {parent!r}")
+        raise ScenarioError(f"{path}: extends: expected a file name, got {excerpt(parent)}")
     base = _read_yaml(path.parent / parent, (*chain, path))
     base.pop("name", None)  # a scenario is named by its own file, not its parent's
     return deep_merge(base, data)
@@ -435,7 +519,7 @@ def _describe(exc: ValidationError) -> str:
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, "):]
     got = first.get("input")
-    shown = "" if isinstance(got, dict) else f", got {got!r}"
+    shown = "" if isinstance(got, dict) else f", got {excerpt(got)}"
     return f"{key}: {msg[0].lower() + msg[1:]}{shown}{more}"
 
 

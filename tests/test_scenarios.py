@@ -114,3 +114,46 @@ def test_more_bad_input_is_one_clear_line(tmp_path, content, expected):
 
 def test_a_folder_is_not_a_scenario(tmp_path):
     assert "is a folder" in _error(tmp_path)
+
+
+def _alias_bomb(levels: int = 8, width: int = 9, under: str = "description") -> str:
+    lines = ["a0: &a0 [" + ", ".join(["x"] * width) + "]"]
+    for i in range(1, levels + 1):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]")
+    return "\n".join(lines) + f"\n{under}: *a{levels}\n"
+
+
+@pytest.mark.parametrize("text, expected", [
+    (_alias_bomb(), "aliases expand to more than 100,000 values"),
+    (_alias_bomb(under="gendarmerie:\n  sector_weights"), "aliases expand to more than 100,000 values"),
+    ("surveillance:\n  drones: 24\nsurveillance:\n  drones: 12\n", "duplicate key 'surveillance' (first given on line 1)"),
+    ("surveillance:\n  drones: 24\n  drones: 12\n", "duplicate key 'drones' (first given on line 2)"),
+    ("description: " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+    ("description: '" + "x" * 1_100_000 + "'\n", "expected a scenario YAML file of at most 1,000,000 bytes"),
+])
+def test_hostile_yaml_is_one_short_line(tmp_path, text, expected):
+    message = _error(_write(tmp_path, "s.yaml", text))
+    assert expected in message and len(message) < 300
+
+
+def test_a_long_bad_value_is_shown_as_an_excerpt(tmp_path):
+    text = "gendarmerie:\n  sector_weights: [" + ", ".join(["'x'"] * 10000) + "]\n"
+    message = _error(_write(tmp_path, "s.yaml", text))
+    assert "sector_weights.0" in message and len(message) < 300
+
+
+def test_a_number_in_exponent_form_is_a_number(tmp_path):
+    s = load_scenario(_write(tmp_path, "s.yaml", "crossing:\n  failure_per_hour: 1e-2\n  speed_kmh: 7E0\n"))
+    assert s.crossing.failure_per_hour == 0.01 and s.crossing.speed_kmh == 7.0
+
+
+def test_extends_of_something_that_is_not_a_file_says_so(tmp_path):
+    message = _error(_write(tmp_path, "s.yaml", "extends: /dev/zero\n"))
+    assert "/dev/zero: is not a regular file" in message
+
+
+def test_a_targets_file_gets_the_same_bounds(tmp_path):
+    from sim.analysis.validation import load_targets
+
+    with pytest.raises(ScenarioError, match="aliases expand"):
+        load_targets(_write(tmp_path, "targets.yaml", _alias_bomb(under="targets")))

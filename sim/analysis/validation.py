@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.analysis.output import save_csv, save_figure, write_atomic
 from sim.analysis.stats import mean_ci
 from sim.errors import ScenarioError
 from sim.outcomes import SUMMARY_KEYS
+from sim.scenario import read_yaml_file
 
 
 class Target(BaseModel):
@@ -121,13 +121,8 @@ def load_targets(path: str | Path) -> list[Target]:
 
 
 def read_yaml_mapping(path: Path, expected: str) -> dict:
-    """A YAML file whose top level is a mapping, or one clear error."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{path}: not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ScenarioError(f"{path}: cannot be read ({exc}); expected {expected}") from None
+    """A YAML file whose top level is a mapping, or one clear error (``sim.scenario.read_yaml_file``'s bounds)."""
+    data = read_yaml_file(path, expected)
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: expected {expected}, got {type(data).__name__}")
     return data
