@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from sim.errors import ScenarioError
 
@@ -51,9 +51,39 @@ def waterway_names() -> tuple[str, ...]:
 
 
 class Section(BaseModel):
-    """Base of every scenario section: strict types, unknown keys rejected."""
+    """Base of every scenario section: strict types, unknown keys rejected, every ``X_min`` at most its ``X_max``."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _min_at_most_max(self):
+        for name in type(self).model_fields:
+            partner = name.removesuffix("_min") + "_max"
+            if name.endswith("_min") and partner in type(self).model_fields:
+                low, high = getattr(self, name), getattr(self, partner)
+                if low is not None and high is not None and low > high:
+                    raise ValueError(f"{name} ({low}) is above {partner} ({high}); expected {name} <= {partner}")
+        return self
+
+
+#: The dates a scenario may start on or change policy on (the calendar the model's nights are built for).
+FIRST_DATE, LAST_DATE = dt.date(1900, 1, 1), dt.date(2200, 12, 31)
+
+
+def _a_date(value: Any) -> Any:
+    """A date given as a date (YAML reads 2025-11-25 as one) or as text YYYY-MM-DD; not a number."""
+    if isinstance(value, dt.datetime):
+        raise ValueError("expected a date YYYY-MM-DD, not a date and time")
+    if isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("expected a date YYYY-MM-DD") from None
+    if not isinstance(value, dt.date):
+        raise ValueError("expected a date YYYY-MM-DD")
+    if not FIRST_DATE <= value <= LAST_DATE:
+        raise ValueError(f"expected a date from {FIRST_DATE} to {LAST_DATE}")
+    return value
 
 
 class WeatherParams(Section):
@@ -286,6 +316,8 @@ class PolicyChange(Section):
     """A change of policy that takes effect at noon on ``date``."""
 
     date: dt.date = Field(strict=False, description="first day (YYYY-MM-DD) under the new policy")
+
+    _date_is_a_date = field_validator("date", mode="before")(_a_date)
     policy: PolicyPatch
 
 
@@ -296,6 +328,8 @@ class Scenario(Section):
                       description="letters, digits, '_', '.', '-' (it names result folders)")
     description: str = ""
     start_date: dt.date = Field(dt.date(2025, 1, 1), strict=False, description="first simulated day (YYYY-MM-DD)")
+
+    _start_is_a_date = field_validator("start_date", mode="before")(_a_date)
     days: int = Field(365, ge=1, le=36500)
     weather: WeatherParams = WeatherParams()
     camps: CampsParams = CampsParams()

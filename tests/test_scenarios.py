@@ -157,3 +157,32 @@ def test_a_targets_file_gets_the_same_bounds(tmp_path):
 
     with pytest.raises(ScenarioError, match="aliases expand"):
         load_targets(_write(tmp_path, "targets.yaml", _alias_bomb(under="targets")))
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("start_date: 0\n", "start_date: expected a date YYYY-MM-DD, got 0"),
+    ("start_date: 9999-06-01\n", "start_date: expected a date from 1900-01-01 to 2200-12-31"),
+    ("start_date: '2025-1-5'\n", "start_date: expected a date YYYY-MM-DD"),
+    ("schedule:\n  - {date: 12, policy: {returns: true}}\n", "schedule.0.date: expected a date YYYY-MM-DD, got 12"),
+    ("operations:\n  hide_hours_min: 5\n", "hide_hours_min (5.0) is above hide_hours_max (4.0)"),
+    ("operations:\n  assembly_min_min: 40\n", "assembly_min_min (40.0) is above assembly_min_max (30.0)"),
+    ("operations:\n  wade_min_max: 5\n", "wade_min_min (10.0) is above wade_min_max (5.0)"),
+    ("networks:\n  people_per_boat_min: 120\n", "people_per_boat_min (120) is above people_per_boat_max (100)"),
+])
+def test_silent_misconfigurations_are_refused(tmp_path, text, expected):
+    assert expected in _error(_write(tmp_path, "s.yaml", text))
+
+
+def test_every_min_and_max_pair_is_checked():
+    """Each pair X_min, X_max of the schema (minutes also end in _min: reaction_min has no partner)."""
+    from sim.scenario import Scenario, from_dict
+
+    pairs = [(section, name, name.removesuffix("_min") + "_max") for section, field in Scenario.model_fields.items()
+             for name in getattr(field.annotation, "model_fields", {})
+             if name.endswith("_min") and name.removesuffix("_min") + "_max" in field.annotation.model_fields]
+    assert {name for _, name, _ in pairs} == {"hide_hours_min", "assembly_min_min", "wade_min_min", "people_per_boat_min"}
+    for section, low, high in pairs:
+        defaults = getattr(Scenario(), section)
+        inverted = {low: getattr(defaults, high) + 1, high: getattr(defaults, high)}
+        with pytest.raises(ScenarioError, match=f"{low} .* is above {high}"):
+            from_dict({section: inverted})
