@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -330,28 +331,43 @@ COMMANDS = {"run": cmd_run, "check": cmd_check, "batch": cmd_batch, "report": cm
             "sensitivity": cmd_sensitivity, "calibrate": cmd_calibrate}
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: the batch stops cleanly and its folder stays consistent."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``channel-sim`` console script."""
-    args = build_parser().parse_args(argv)
-    if args.command in _POOL_COMMANDS:
-        workers, scheduler = _where(args)
-        if workers > 1 and not scheduler:
-            start_server()
-    from sim.errors import UserError
-
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return COMMANDS[args.command](args)
-    except UserError as exc:
-        print(f"channel-sim: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except OSError as exc:  # an output path that cannot be made (a file in the way, no permission...)
-        where = exc.filename or ""
-        print(f"channel-sim: error: {where}: {exc.strerror or exc}; expected a folder that can be written",
-              file=sys.stderr)
-        return EXIT_BAD_INPUT
+        args = build_parser().parse_args(argv)
+        if args.command in _POOL_COMMANDS:
+            workers, scheduler = _where(args)
+            if workers > 1 and not scheduler:
+                start_server()
+        from sim.errors import UserError
+
+        try:
+            return COMMANDS[args.command](args)
+        except UserError as exc:
+            print(f"channel-sim: error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except OSError as exc:  # an output path that cannot be made (a file in the way, no permission...)
+            where = exc.filename or ""
+            print(f"channel-sim: error: {where}: {exc.strerror or exc}; expected a folder that can be written",
+                  file=sys.stderr)
+            return EXIT_BAD_INPUT
+    except _Terminated:
+        print("channel-sim: terminated (SIGTERM); runs already written are kept", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
-        print("channel-sim: interrupted", file=sys.stderr)
+        print("channel-sim: interrupted; runs already written are kept", file=sys.stderr)
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

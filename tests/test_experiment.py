@@ -243,3 +243,55 @@ def test_workers_are_capped_at_the_runs_and_warned_beyond_the_cores(tmp_path):
 def test_a_sweep_value_given_twice_is_refused():
     with pytest.raises(ScenarioError, match="given more than once"):
         parse_sweep("surveillance.drones=1,1")
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` (Linux /proc)."""
+    found, todo = set(), [pid]
+    while todo:
+        parent = todo.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                children = (task / "children").read_text().split()
+            except OSError:
+                continue
+            for child in map(int, children):
+                if child not in found:
+                    found.add(child)
+                    todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads the process tree from /proc")
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
+def test_killing_a_batch_ends_its_workers(tmp_path, how):
+    """kill -9 or SIGTERM of a 2-worker batch: its fork server and workers end too; SIGTERM is one line and exit 143."""
+    out = tmp_path / "b"
+    cmd = [str(EXE), "batch", str(SCENARIOS / "baseline.yaml"), "-n", "12", "--days", "120", "--workers", "2",
+           "--out", str(out), "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list((out / "runs").glob("*.summary.parquet")):
+        time.sleep(0.05)
+    tree = _descendants(proc.pid)
+    assert tree, "the batch should have started its workers"
+    os.kill(proc.pid, getattr(signal, how))
+    _, stderr = proc.communicate(timeout=120)
+    if how == "SIGTERM":
+        assert proc.returncode == 143 and "terminated (SIGTERM)" in stderr and "Traceback" not in stderr
+        assert len(stderr.strip().splitlines()) == 1
+    deadline = time.time() + 30
+    while time.time() < deadline and any(_alive(p) for p in tree):
+        time.sleep(0.1)
+    assert not [p for p in tree if _alive(p)]
+    again = subprocess.run(cmd, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert len(load_results(out)["summaries"]) == 12

@@ -8,13 +8,13 @@ batches and for the samplers of the calibration alike.
 
 from __future__ import annotations
 
-import gc
+import os
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
 from sim.errors import StoreError, require_extra
-from sim.runs.workers import context
+from sim.runs.workers import context, worker_init
 
 
 def dask_client(address: str):
@@ -47,7 +47,7 @@ def executor_for(workers: int, scheduler: str | None) -> Where:
         return Where(client.get_executor(), client.close, sum(client.nthreads().values()) or 1)
     if workers <= 1:
         return Where(None, lambda: None, 1)
-    # gc.freeze: the collector leaves alone what a worker inherits from its server, so it does not
-    # touch (and so copy) the pages it shares with it; batch memory stays flat.
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context(), initializer=gc.freeze)
+    # Each worker freezes what it inherits for the collector (batch memory stays flat) and ends with the batch.
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context(), initializer=worker_init,
+                               initargs=(os.getpid(),))
     return Where(pool, pool.shutdown, workers)

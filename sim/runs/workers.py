@@ -39,6 +39,46 @@ def context():
     return ctx
 
 
+def worker_init(batch_pid: int) -> None:
+    """Set up a local worker: freeze what it inherits for the collector, and end it when its batch ends.
+
+    ``gc.freeze``: the collector leaves alone what a worker inherits from its
+    server, so it does not touch (and so copy) the pages it shares with it.
+    The watchdog: a worker forked from the fork server is not the batch
+    process's child, and would go on computing queued runs after the batch
+    was killed (``kill -9``); a thread waits on the batch process and ends the
+    worker when it is gone.
+    """
+    import gc
+    import threading
+
+    gc.freeze()
+    threading.Thread(target=_end_with, args=(batch_pid,), name="batch-watchdog", daemon=True).start()
+
+
+def _end_with(pid: int) -> None:
+    """Return only to end this process, once process ``pid`` has ended."""
+    import select
+    import time
+
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # no pidfd here: poll
+        fd = None
+    if fd is not None:
+        select.select([fd], [], [])
+    else:
+        while True:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            except PermissionError:
+                pass
+            time.sleep(1.0)
+    os._exit(1)
+
+
 def start_server() -> None:
     """Start the fork server now, without waiting for it to import the model.
 
