@@ -295,3 +295,15 @@ def test_killing_a_batch_ends_its_workers(tmp_path, how):
     again = subprocess.run(cmd, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     assert len(load_results(out)["summaries"]) == 12
+
+
+def test_ctrl_c_while_the_batch_starts_is_one_line(tmp_path):
+    """Ctrl-C reaches the whole process group (the batch and its fork server, still importing the model)."""
+    cmd = [str(EXE), "batch", str(SCENARIOS / "baseline.yaml"), "-n", "4", "--days", "30", "--workers", "2",
+           "--out", str(tmp_path / "b"), "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert stderr.strip() == "channel-sim: interrupted; runs already written are kept"

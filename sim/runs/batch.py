@@ -295,6 +295,10 @@ def _run_all(todo: list[RunSpec], runs_dir: Path, workers: int, scheduler: str |
                 bar.update()
             return
         _drain(where.executor, todo, runs_dir, prov, bar, limit=2 * where.slots)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: queued runs are dropped, running ones finish and are kept
+        if hasattr(where.executor, "_processes"):  # a local pool (a Dask client has no queue of ours)
+            where.executor.shutdown(wait=True, cancel_futures=True)
+        raise
     finally:
         where.shutdown()
         bar.close()

@@ -40,7 +40,7 @@ def context():
 
 
 def worker_init(batch_pid: int) -> None:
-    """Set up a local worker: freeze what it inherits for the collector, and end it when its batch ends.
+    """Set up a local worker: freeze what it inherits, leave Ctrl-C to the batch, and end with the batch.
 
     ``gc.freeze``: the collector leaves alone what a worker inherits from its
     server, so it does not touch (and so copy) the pages it shares with it.
@@ -50,9 +50,13 @@ def worker_init(batch_pid: int) -> None:
     worker when it is gone.
     """
     import gc
+    import signal
     import threading
 
     gc.freeze()
+    # Ctrl-C in a terminal reaches the whole process group: the batch process handles it (it
+    # cancels the queued runs and waits for the running ones), so a worker does not.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_end_with, args=(batch_pid,), name="batch-watchdog", daemon=True).start()
 
 
@@ -83,10 +87,22 @@ def start_server() -> None:
     """Start the fork server now, without waiting for it to import the model.
 
     Does nothing where workers are spawned, or when the server is running.
-    The first worker asked of it waits until its imports are done.
+    The first worker asked of it waits until its imports are done. The server
+    is started with Ctrl-C ignored (it inherits that), so that a Ctrl-C that
+    reaches the whole process group while it imports the model stops the
+    batch with one line rather than a traceback of the server's.
     """
     ctx = context()
     if ctx.get_start_method() == "forkserver":
+        import signal
+        import threading
         from multiprocessing import forkserver
 
-        forkserver.ensure_running()
+        if threading.current_thread() is not threading.main_thread():
+            forkserver.ensure_running()
+            return
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            forkserver.ensure_running()
+        finally:
+            signal.signal(signal.SIGINT, previous)
