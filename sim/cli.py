@@ -48,6 +48,24 @@ def _positive(text: str) -> int:
     return value
 
 
+def _days(text: str) -> int:
+    """Days to simulate: 1 to 36,500 (a century, as the scenario schema allows)."""
+    value = _positive(text)
+    if value > 36500:
+        raise argparse.ArgumentTypeError(f"expected at most 36500 days (a century), got {value}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -91,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run one scenario and write its results folder")
     run.add_argument("scenario", type=Path, help="scenario YAML file")
     run.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
-    run.add_argument("--days", type=_positive, help="days to simulate (default: the scenario's)")
+    run.add_argument("--days", type=_days, help="days to simulate (default: the scenario's)")
     run.add_argument("--out", type=Path, help="results folder to create (default: results/<scenario>-seed<N>)")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
@@ -101,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch = sub.add_parser("batch", help="run scenarios x sweep points x replications into a results folder")
     batch.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
     batch.add_argument("--replications", "-n", type=_positive, required=True, help="replications of each scenario")
-    batch.add_argument("--days", type=_positive, help="days per run (default: each scenario's)")
+    batch.add_argument("--days", type=_days, help="days per run (default: each scenario's)")
     batch.add_argument("--sweep", action="append", default=[], metavar="KEY=V1,V2,...",
                        help="sweep a scenario key over values, e.g. surveillance.drones=12,24 (repeat for a grid)")
     batch.add_argument("--seed", type=_seed, default=0, help="entropy of the seed sequence (default 0)")
@@ -122,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="compare a scenario's replications with the reported rates")
     _scenario_or_baseline(validate)
     validate.add_argument("--replications", "-n", type=_positive, default=20, help="replications (default 20)")
-    validate.add_argument("--days", type=_positive, help="days per run (default: the scenario's)")
+    validate.add_argument("--days", type=_days, help="days per run (default: the scenario's)")
     validate.add_argument("--targets", type=Path, help="targets file (default: targets.yaml beside the scenario)")
     validate.add_argument("--seed", type=_seed, default=0, help="entropy of the seed sequence (default 0)")
     _executor_options(validate)
@@ -135,10 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     sens.add_argument("--outcomes", help="comma-separated summary keys (default: people_crossed, people_prevented, "
                       "taxi_boat_success_rate, launch_success_rate, mean_people_per_boat)")
     sens.add_argument("--trajectories", type=_positive, default=10, help="Morris trajectories (default 10)")
-    sens.add_argument("--sobol-samples", type=int, default=64, help="Sobol base samples N, 0 to skip (default 64)")
+    sens.add_argument("--sobol-samples", type=_count, default=64, help="Sobol base samples N, 0 to skip (default 64)")
     sens.add_argument("--top", type=_positive, default=4, help="parameters carried to Sobol (default 4)")
     sens.add_argument("--replications", "-n", type=_positive, default=1, help="seeds averaged per point (default 1)")
-    sens.add_argument("--days", type=_positive, help="days per run (default: the scenario's)")
+    sens.add_argument("--days", type=_days, help="days per run (default: the scenario's)")
     sens.add_argument("--seed", type=_seed, default=0, help="seed of the designs and the runs (default 0)")
     _executor_options(sens)
     sens.add_argument("--out", type=Path, help="results folder (default: results/sensitivity-<scenario>)")
@@ -155,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--targets", type=Path, help="targets file (default: targets.yaml beside the scenario)")
     cal.add_argument("--population", type=_positive, default=40, help="particles per generation (default 40)")
     cal.add_argument("--generations", type=_positive, default=4, help="ABC-SMC generations (default 4)")
-    cal.add_argument("--days", type=_positive, help="days per run (default: the scenario's)")
+    cal.add_argument("--days", type=_days, help="days per run (default: the scenario's)")
     cal.add_argument("--seed", type=_seed, default=0, help="seed (default 0)")
     _executor_options(cal)
     cal.add_argument("--out", type=Path, help="results folder (default: results/calibrate-<scenario>)")
@@ -190,8 +208,9 @@ def cmd_run(args) -> int:
     seconds = time.perf_counter() - t0
     finished = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     summary = model.summary()
-    write_run(out, scenario, summary, model.boats_frame(), model.daily_frame(),
-              provenance(scenario, args.seed, started, finished))
+    out = write_run(out, scenario, summary, model.boats_frame(), model.daily_frame(),
+                    provenance(scenario, args.seed, started, finished),
+                    next_free=None if args.out else f"{scenario.name}-seed{args.seed}")
     if not args.quiet:
         print(f"{scenario.name}: {scenario.days} days from {scenario.start_date}, seed {args.seed} ({seconds:.2f} s)")
         print(_table(summary))
@@ -355,10 +374,11 @@ def main(argv: list[str] | None = None) -> int:
         except UserError as exc:
             print(f"channel-sim: error: {exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
-        except OSError as exc:  # an output path that cannot be made (a file in the way, no permission...)
-            where = exc.filename or ""
-            print(f"channel-sim: error: {where}: {exc.strerror or exc}; expected a folder that can be written",
-                  file=sys.stderr)
+        except OSError as exc:  # an output path that cannot be made (a file in the way, no permission, a full disk)
+            where = exc.filename or getattr(args, "out", None) or getattr(args, "folder", None)
+            problem = exc.strerror or " ".join(str(exc).split())[:200]
+            print(f"channel-sim: error: {f'{where}: ' if where else ''}{problem}; expected a folder that can be "
+                  "written", file=sys.stderr)
             return EXIT_BAD_INPUT
     except _Terminated:
         print("channel-sim: terminated (SIGTERM); runs already written are kept", file=sys.stderr)

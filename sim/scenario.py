@@ -142,16 +142,16 @@ class NetworksParams(Section):
 class OperationsParams(Section):
     """How a night's operation unfolds on land (minutes and hours)."""
 
-    earliest_start_h: float = Field(1.0, ge=0, description="hours after dusk before the first group moves; assumption")
-    last_launch_before_dawn_h: float = Field(1.0, ge=0, description="launches happen at least this long before dawn; assumption")
-    hide_hours_min: float = Field(1.0, ge=0, description="shortest wait in hiding near the beach; assumption (seed 002: hiding in dunes, woods, bunkers)")
-    hide_hours_max: float = Field(4.0, ge=0, description="longest wait in hiding; assumption")
-    assembly_min_min: float = Field(10.0, gt=0, description="fastest assembly of a dinghy on the sand (seed 003: 'in minutes')")
-    assembly_min_max: float = Field(30.0, gt=0, description="slowest assembly; assumption")
-    wade_min_min: float = Field(10.0, gt=0, description="time from leaving cover to being in the surf for a taxi pickup; assumption")
-    wade_min_max: float = Field(25.0, gt=0, description="assumption")
-    taxi_speed_kmh: float = Field(10.0, gt=0, description="taxi boat speed down a waterway and along the shallows; assumption")
-    taxi_max_run_km: float = Field(20.0, gt=0, description="longest run along the shallows from a waterway to a pickup beach; assumption")
+    earliest_start_h: float = Field(1.0, ge=0, le=24, description="hours after dusk before the first group moves; assumption")
+    last_launch_before_dawn_h: float = Field(1.0, ge=0, le=24, description="launches happen at least this long before dawn; assumption")
+    hide_hours_min: float = Field(1.0, ge=0, le=24, description="shortest wait in hiding near the beach; assumption (seed 002: hiding in dunes, woods, bunkers)")
+    hide_hours_max: float = Field(4.0, ge=0, le=24, description="longest wait in hiding; assumption")
+    assembly_min_min: float = Field(10.0, gt=0, le=600, description="fastest assembly of a dinghy on the sand (seed 003: 'in minutes')")
+    assembly_min_max: float = Field(30.0, gt=0, le=600, description="slowest assembly; assumption")
+    wade_min_min: float = Field(10.0, gt=0, le=600, description="time from leaving cover to being in the surf for a taxi pickup; assumption")
+    wade_min_max: float = Field(25.0, gt=0, le=600, description="assumption")
+    taxi_speed_kmh: float = Field(10.0, ge=0.5, le=100, description="taxi boat speed down a waterway and along the shallows; assumption")
+    taxi_max_run_km: float = Field(20.0, gt=0, le=150, description="longest run along the shallows from a waterway to a pickup beach; assumption")
 
 
 class CrossingParams(Section):
@@ -162,8 +162,8 @@ class CrossingParams(Section):
     failure_per_hour: float = Field(0.018, ge=0, description="hazard of engine failure or flooding per hour at the reference load and calm sea; assumption tuned to ~16 % of launched boats not arriving (Prémar 2025: 49,966 left, Home Office: 41,472 arrived)")
     failure_per_hour_after_endurance: float = Field(0.1, ge=0, description="hazard once past endurance; assumption")
     reference_load: float = Field(62.0, gt=0, description="load at which failure_per_hour holds (2025 average, channel-facts.md)")
-    load_exponent: float = Field(1.5, ge=0, description="failure hazard grows as (people/reference_load)^exponent; assumption")
-    wave_factor_per_m: float = Field(1.5, ge=0, description="failure hazard multiplies by exp(factor * wave height); assumption")
+    load_exponent: float = Field(1.5, ge=0, le=10, description="failure hazard grows as (people/reference_load)^exponent; assumption")
+    wave_factor_per_m: float = Field(1.5, ge=0, le=10, description="failure hazard multiplies by exp(factor * wave height); assumption")
     death_rate_on_failure: float = Field(0.005, ge=0, le=1, description="chance each person aboard a failed boat dies; assumption")
 
 
@@ -223,9 +223,9 @@ class MaritimeParams(Section):
     risk_immobilisation: float = Field(0.003, ge=0, le=1, description="same when nets are put on the propeller (seed 004); assumption")
     risk_rerouting: float = Field(0.0015, ge=0, le=1, description="same when a boat is forced to change course (seeds 001, 004); assumption")
     risk_reference_load: float = Field(62.0, gt=0, description="load at which the risks above hold (2025 average, channel-facts.md)")
-    risk_load_exponent: float = Field(1.5, ge=0, description="risk grows as (people aboard/reference)^exponent: 'if there are 80 people on an overcrowded boat ... extremely dangerous' (seed 001); exponent an assumption")
-    risk_wave_factor_per_m: float = Field(2.0, ge=0, description="risk multiplies by exp(factor * wave height); assumption")
-    risk_per_100m_out: float = Field(0.3, ge=0, description="relative rise of the risk per 100 m from the surf line; assumption")
+    risk_load_exponent: float = Field(1.5, ge=0, le=10, description="risk grows as (people aboard/reference)^exponent: 'if there are 80 people on an overcrowded boat ... extremely dangerous' (seed 001); exponent an assumption")
+    risk_wave_factor_per_m: float = Field(2.0, ge=0, le=10, description="risk multiplies by exp(factor * wave height); assumption")
+    risk_per_100m_out: float = Field(0.3, ge=0, le=100, description="relative rise of the risk per 100 m from the surf line; assumption")
     injury_rate: float = Field(0.01, ge=0, le=1, description="chance each unhurt person aboard is injured at each measure tried, at the reference load and calm sea; assumption")
 
 
@@ -488,7 +488,11 @@ def read_yaml_file(path: Path, expected: str):
 
 def _read_yaml(path: Path, chain: tuple[Path, ...]) -> dict:
     """Read one file and the files it extends; ``chain`` holds the files that extend it."""
-    real = path.resolve()
+    try:
+        real = path.resolve()
+    except (RuntimeError, OSError):  # a loop of symbolic links (RuntimeError before Python 3.13)
+        where = f"{chain[-1]}: extends: " if chain else ""
+        raise ScenarioError(f"{where}{path}: a loop of symbolic links; expected a scenario YAML file") from None
     if real in (p.resolve() for p in chain):
         names = " -> ".join(p.name for p in (*chain, path))
         raise ScenarioError(f"{chain[-1]}: extends: circular extends ({names}); expected a chain that ends")

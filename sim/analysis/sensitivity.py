@@ -30,7 +30,7 @@ from sim.scenario import Scenario, from_dict, get_key, set_keys
 class Uncertain(BaseModel):
     """One uncertain parameter and its range."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     key: str
     low: float
@@ -76,6 +76,14 @@ def load_parameters(path: str | Path | None = None) -> list[Uncertain]:
             raise ScenarioError(f"{path}: parameters.{i}.key: {p.key!r} is not a number")
         if not p.low < p.high:
             raise ScenarioError(f"{path}: parameters.{i}: expected low < high, got {p.low} and {p.high}")
+        for end in ("low", "high"):  # both ends of the range must be values the schema accepts
+            value = getattr(p, end)
+            try:
+                from_dict(set_keys(defaults, {p.key: int(round(value)) if isinstance(node, int) else value}))
+            except ScenarioError as exc:
+                problem = str(exc).split(": ", 1)[-1]
+                raise ScenarioError(f"{path}: parameters.{i}.{end}: {value} is not a value of {p.key} "
+                                    f"({problem})") from None
     return uncertain
 
 
@@ -139,7 +147,7 @@ def run_sensitivity(out: str | Path, scenario: Scenario, uncertain: list[Uncerta
     problem = _problem(uncertain)
     X = morris_sample.sample(problem, N=trajectories, num_levels=4, seed=seed)
     plan = plan_points(scenario, _points(uncertain, X, scenario), replications, days, seed, label="morris")
-    batch = run_batch(out / "morris", plan, workers=workers, scheduler=scheduler, progress=progress)
+    batch = run_batch(out / "morris", plan, workers=workers, scheduler=scheduler, progress=progress, append_hint="")
     Y = _outputs(batch.summaries, plan, outcomes)
     rows = []
     for j, outcome in enumerate(outcomes):
@@ -160,7 +168,8 @@ def run_sensitivity(out: str | Path, scenario: Scenario, uncertain: list[Uncerta
         problem2 = _problem(sub)
         X2 = sobol_sample.sample(problem2, sobol_samples, calc_second_order=False, seed=seed)
         plan2 = plan_points(scenario, _points(sub, X2, scenario), replications, days, seed, label="sobol")
-        batch2 = run_batch(out / "sobol", plan2, workers=workers, scheduler=scheduler, progress=progress)
+        batch2 = run_batch(out / "sobol", plan2, workers=workers, scheduler=scheduler, progress=progress,
+                           append_hint="")
         Y2 = _outputs(batch2.summaries, plan2, outcomes)
         rows = []
         for j, outcome in enumerate(outcomes):

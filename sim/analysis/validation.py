@@ -21,14 +21,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sim.analysis.output import save_csv, save_figure, write_atomic
 from sim.analysis.stats import mean_ci
 from sim.errors import ScenarioError
-from sim.outcomes import SUMMARY_KEYS
-from sim.scenario import read_yaml_file
+from sim.outcomes import MEASURES, SUMMARY_KEYS
+from sim.scenario import excerpt, read_yaml_file
 
 
 class Target(BaseModel):
     """One reported rate."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str
     description: str = ""
@@ -46,10 +46,17 @@ class Target(BaseModel):
         if self.band[0] > self.band[1]:
             raise ValueError(f"band {list(self.band)}: low end above high end")
         expr = self.formula if self.formula is not None else self.key
+        if len(expr) > MAX_FORMULA:
+            raise ValueError(f"a formula of {len(expr):,} characters; expected at most {MAX_FORMULA}")
         for name in _names(expr):
             if name not in SUMMARY_KEYS:
                 raise ValueError(f"{name!r} is not a summary key")
-        evaluate(expr, {name: 1.0 for name in _names(expr)})  # only + - * / are allowed
+            if name not in MEASURES:
+                raise ValueError(f"{name!r} is not a number of the summary; expected one of the numeric keys")
+        try:
+            evaluate(expr, {name: 1.0 for name in _names(expr)})  # only + - * / are allowed
+        except ZeroDivisionError:
+            raise ValueError(f"{expr!r} divides by zero") from None
         return self
 
 
@@ -61,11 +68,15 @@ class Targets(BaseModel):
     targets: list[Target] = Field(min_length=1)
 
 
+#: The longest formula a target may have.
+MAX_FORMULA = 500
+
+
 def _names(expr: str) -> list[str]:
     try:
         tree = ast.parse(expr, mode="eval")
-    except SyntaxError:
-        raise ValueError(f"{expr!r} is not a formula of + - * / over summary keys") from None
+    except (SyntaxError, RecursionError, MemoryError):
+        raise ValueError(f"{excerpt(expr)} is not a formula of + - * / over summary keys") from None
     return [n.id for n in ast.walk(tree) if isinstance(n, ast.Name)]
 
 
@@ -219,7 +230,7 @@ def run_validation(out: str | Path, scenario, source: str | Path, targets: list[
     out = Path(out)
     plan = plan_batch([scenario], replications, days, None, seed)
     summaries = run_batch(out, plan, workers=workers, scheduler=scheduler, progress=progress,
-                          sources={scenario.name: str(Path(source).resolve())}).summaries
+                          sources={scenario.name: str(Path(source).resolve())}, append_hint="").summaries
     table = compare(summaries, targets)
     files = {"csv": out / "validation.csv", "md": out / "validation.md", "png": out / "validation.png"}
     save_csv(table, files["csv"])

@@ -172,6 +172,9 @@ class Boat(CellAgent):
         rng = self.model.rng
         sv = self.model.surveillance
         plan = self.plan
+        # A taxi boat's run down a long waterway at a slow speed would start before the night was planned:
+        # it starts then instead (never the case with the shipped values: the runs take at most 2.3 h).
+        plan.put_in = max(plan.put_in, self.model.time)
         moves = [(plan.hide, 0, self._hide), (plan.exposed, 1, self._leave_cover)]
         if self.kind is BoatKind.TAXI:
             moves.append((plan.put_in, 2, self._put_in))

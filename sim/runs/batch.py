@@ -211,7 +211,8 @@ class BatchResult:
 
 
 def run_batch(folder: str | Path, plan: BatchPlan, *, workers: int = 1, scheduler: str | None = None,
-              append: bool = False, progress: bool = True, sources: dict | None = None) -> BatchResult:
+              append: bool = False, progress: bool = True, sources: dict | None = None,
+              append_hint: str = ", or channel-sim batch --append to add runs to it") -> BatchResult:
     """Run the missing runs of a plan into a results folder.
 
     Args:
@@ -222,6 +223,7 @@ def run_batch(folder: str | Path, plan: BatchPlan, *, workers: int = 1, schedule
         append: allow a different batch definition into a folder that holds one.
         progress: show a progress bar.
         sources: scenario name -> file it came from (recorded in the manifest).
+        append_hint: how the refusal of a different batch tells the user to add runs (empty where they cannot).
 
     Raises:
         StoreError: another batch holds the folder, or it holds a different batch and ``append`` is False.
@@ -245,7 +247,7 @@ def run_batch(folder: str | Path, plan: BatchPlan, *, workers: int = 1, schedule
             old = batches[-1]["definition"]
             raise StoreError(f"{folder}: holds a different batch (scenarios {', '.join(old['scenarios'])}, "
                              f"{old['replications']} replications); expected the same definition "
-                             "(or another --out, or channel-sim batch --append to add runs to it)")
+                             f"(or another --out{append_hint})")
         now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         if entry is None:
             entry = {"definition": plan.definition, "started": now, "runs": len(plan.runs)}

@@ -29,6 +29,10 @@ def dask_client(address: str):
         return distributed.Client(address, timeout="20s")
     except OSError as exc:
         raise StoreError(f"--scheduler {address}: cannot reach the Dask scheduler ({exc})") from None
+    except (ValueError, TypeError) as exc:  # an address Dask cannot parse
+        problem = " ".join(str(exc).split())[:120]
+        raise StoreError(f"--scheduler {address}: not a scheduler address ({problem}); expected e.g. "
+                         "tcp://host:8786 (also from $DASK_SCHEDULER_ADDRESS)") from None
 
 
 @dataclass

@@ -16,6 +16,7 @@ never overwritten.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -90,7 +91,13 @@ def _clean(value):
     return value
 
 
-def write_run(out: Path, scenario, summary: dict, boats, daily, prov: dict) -> Path:
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_run(out: Path, scenario, summary: dict, boats, daily, prov: dict, next_free: str | None = None) -> Path:
     """Write a run folder atomically.
 
     Args:
@@ -100,20 +107,35 @@ def write_run(out: Path, scenario, summary: dict, boats, daily, prov: dict) -> P
         boats: per-boat table.
         daily: daily table.
         prov: provenance record.
+        next_free: a name stem: if another process takes ``out`` meanwhile, write to the next
+            free ``stem-N`` instead (for the default folder of ``channel-sim run``).
 
     Returns:
         The folder written.
     """
-    check_new(out)
+    if next_free is None:
+        check_new(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    os.chmod(tmp, 0o777 & ~_umask())  # a folder like any other (mkdtemp makes it 0700)
     try:
         (tmp / "scenario.yaml").write_text(yaml.safe_dump(scenario.to_dict(), sort_keys=False, allow_unicode=True))
         (tmp / "summary.json").write_text(json.dumps({k: _clean(v) for k, v in summary.items()}, indent=2) + "\n")
         (tmp / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
         boats.to_parquet(tmp / "boats.parquet", index=False)
         daily.to_parquet(tmp / "daily.parquet", index=False)
-        os.rename(tmp, out)
+        while True:
+            if out.exists():  # rename would replace an empty folder: never take one that is there
+                if next_free is None:
+                    check_new(out)
+                out = free_name(out.parent, next_free)
+                continue
+            try:
+                os.rename(tmp, out)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                    raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -187,10 +187,13 @@ def read_manifest(folder: Path) -> dict | None:
         manifest = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise StoreError(f"{path}: not a readable manifest ({exc}); expected the JSON a batch writes") from None
+    except RecursionError:
+        raise StoreError(f"{path}: nested too deeply; expected the JSON a batch writes") from None
     batches = manifest.get("batches") if isinstance(manifest, dict) else None
     if (not isinstance(batches, list) or not isinstance(manifest.get("scenarios", {}), dict)
             or not all(isinstance(b, dict) and isinstance(b.get("definition"), dict)
-                       and isinstance(b["definition"].get("scenarios"), dict) for b in batches)):
+                       and isinstance(b["definition"].get("scenarios"), dict)
+                       and isinstance(b["definition"].get("replications"), int) for b in batches)):
         raise StoreError(f"{path}: damaged manifest; expected the JSON a batch writes "
                          "(batches, each with its definition)")
     return manifest
@@ -200,8 +203,12 @@ def write_manifest(folder: Path, manifest: dict) -> None:
     """Write the manifest atomically."""
     path = folder / MANIFEST
     tmp = path.with_name(f".{MANIFEST}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+        os.replace(tmp, path)
+    except BaseException:  # a full disk, say: the old manifest stays, and no temporary file is left
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _concat(files: list[Path]) -> pd.DataFrame:
