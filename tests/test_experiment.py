@@ -307,3 +307,38 @@ def test_ctrl_c_while_the_batch_starts_is_one_line(tmp_path):
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
     assert stderr.strip() == "channel-sim: interrupted; runs already written are kept"
+
+
+def test_a_real_dask_cluster_in_another_folder_takes_a_relative_out(tmp_path):
+    """A scheduler and workers started as their own processes, in other folders, as on a cluster."""
+    distributed = pytest.importorskip("distributed")
+    import socket
+
+    dask = Path(sys.executable).with_name("dask")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    for name in ("scheduler-home", "worker-home", "client"):
+        (tmp_path / name).mkdir()
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    procs = [subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                               "--no-dashboard"], cwd=tmp_path / "scheduler-home", **quiet)]
+    try:
+        with distributed.Client(address, timeout="60s") as client:
+            procs.append(subprocess.Popen([str(dask), "worker", address, "--nworkers", "2", "--nthreads", "1",
+                                           "--no-dashboard"], cwd=tmp_path / "worker-home", **quiet))
+            client.wait_for_workers(2, timeout=120)
+        cmd = [str(EXE), "batch", str(SCENARIOS / "baseline.yaml"), "-n", "3", "--days", "10", "--quiet"]
+        result = subprocess.run(cmd + ["--scheduler", address, "--out", "d1"], cwd=tmp_path / "client",
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=60)
+    assert not (tmp_path / "worker-home" / "d1").exists()
+    serial = subprocess.run(cmd + ["--workers", "1", "--out", str(tmp_path / "serial")], capture_output=True, text=True)
+    assert serial.returncode == 0, serial.stderr
+    pd.testing.assert_frame_equal(summaries(tmp_path / "client" / "d1"), summaries(tmp_path / "serial"))

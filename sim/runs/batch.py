@@ -288,15 +288,18 @@ def _run_all(todo: list[RunSpec], runs_dir: Path, workers: int, scheduler: str |
     if not todo:
         return
     prov = code_provenance()
-    bar = tqdm(total=total, initial=done_before, unit="run", desc="runs", disable=not progress, dynamic_ncols=True)
+    runs_path = str(runs_dir.resolve())  # workers elsewhere (a Dask cluster) resolve paths against their own folder
     where = executor_for(min(workers, len(todo)), scheduler)  # no process without a run to do
+    if scheduler:
+        _check_workers_can_write(where.executor, runs_path, where.shutdown)
+    bar = tqdm(total=total, initial=done_before, unit="run", desc="runs", disable=not progress, dynamic_ncols=True)
     try:
         if where.executor is None:
             for spec in todo:
-                execute_run(spec, str(runs_dir), prov)
+                execute_run(spec, runs_path, prov)
                 bar.update()
             return
-        _drain(where.executor, todo, runs_dir, prov, bar, limit=2 * where.slots)
+        _drain(where.executor, todo, runs_path, prov, bar, limit=2 * where.slots)
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: queued runs are dropped, running ones finish and are kept
         if hasattr(where.executor, "_processes"):  # a local pool (a Dask client has no queue of ours)
             where.executor.shutdown(wait=True, cancel_futures=True)
@@ -306,12 +309,39 @@ def _run_all(todo: list[RunSpec], runs_dir: Path, workers: int, scheduler: str |
         bar.close()
 
 
-def _drain(executor: Executor, todo: list[RunSpec], runs_dir: Path, prov: dict, bar, limit: int) -> None:
+def _can_write(runs_path: str) -> str | None:
+    """In a worker: None when it can write a file in ``runs_path``, else why not."""
+    import os
+    import socket
+
+    probe = Path(runs_path) / f".probe.{socket.gethostname()}.{os.getpid()}.tmp"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        return f"{socket.gethostname()}: {exc.strerror or exc}"
+    return None
+
+
+def _check_workers_can_write(executor: Executor, runs_path: str, shutdown) -> None:
+    """Before any run: the cluster's workers can write to the batch folder (they see the same files).
+
+    Raises:
+        StoreError: one line naming the folder and what a worker said.
+    """
+    problem = executor.submit(_can_write, runs_path).result()
+    if problem is not None:
+        shutdown()
+        raise StoreError(f"{runs_path}: the Dask workers cannot write here ({problem}); expected a folder "
+                         "that every worker sees (a shared file system), given as the same path")
+
+
+def _drain(executor: Executor, todo: list[RunSpec], runs_path: str, prov: dict, bar, limit: int) -> None:
     """Keep at most ``limit`` runs in flight, so nothing piles up in memory."""
     pending = set()
     queue = iter(todo)
     for spec in itertools.islice(queue, limit):
-        pending.add(executor.submit(execute_run, spec, str(runs_dir), prov))
+        pending.add(executor.submit(execute_run, spec, runs_path, prov))
     while pending:
         finished, pending = wait(pending, return_when=FIRST_COMPLETED)
         for fut in finished:
@@ -319,4 +349,4 @@ def _drain(executor: Executor, todo: list[RunSpec], runs_dir: Path, prov: dict, 
             bar.update()
             nxt = next(queue, None)
             if nxt is not None:
-                pending.add(executor.submit(execute_run, nxt, str(runs_dir), prov))
+                pending.add(executor.submit(execute_run, nxt, runs_path, prov))
