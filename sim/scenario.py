@@ -418,7 +418,16 @@ def _mapping_without_duplicates(loader: _Loader, node: yaml.MappingNode, deep: b
     return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
 
 
+def _date_or_text(loader: _Loader, node: yaml.ScalarNode):
+    """A YAML date, or its text when it is no date (2025-02-30): the schema then names the key."""
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
 _Loader.add_constructor("tag:yaml.org,2002:map", _mapping_without_duplicates)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _date_or_text)
 _Loader.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+0123456789"))
 
 

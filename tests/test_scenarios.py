@@ -186,3 +186,8 @@ def test_every_min_and_max_pair_is_checked():
         inverted = {low: getattr(defaults, high) + 1, high: getattr(defaults, high)}
         with pytest.raises(ScenarioError, match=f"{low} .* is above {high}"):
             from_dict({section: inverted})
+
+
+def test_an_impossible_date_names_its_key(tmp_path):
+    assert "start_date: expected a date YYYY-MM-DD, got '2025-02-30'" in _error(
+        _write(tmp_path, "s.yaml", "start_date: 2025-02-30\n"))
