@@ -376,7 +376,8 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_BAD_INPUT
         except OSError as exc:  # an output path that cannot be made (a file in the way, no permission, a full disk)
             where = exc.filename or getattr(args, "out", None) or getattr(args, "folder", None)
-            problem = exc.strerror or " ".join(str(exc).split())[:200]
+            problem = ("a file is in the way of a folder" if isinstance(exc, (FileExistsError, NotADirectoryError))
+                       else exc.strerror or " ".join(str(exc).split())[:200])
             print(f"channel-sim: error: {f'{where}: ' if where else ''}{problem}; expected a folder that can be "
                   "written", file=sys.stderr)
             return EXIT_BAD_INPUT

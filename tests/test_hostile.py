@@ -166,3 +166,15 @@ def test_scenario_error_is_a_user_error():
     from sim.errors import UserError
 
     assert issubclass(ScenarioError, UserError)
+
+
+def test_every_hostile_input_of_the_script_is_one_line_exit_2():
+    """tests/hostile_inputs.py: at least 40 cases across every command (its table is in the README)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import hostile_inputs
+
+    rows = hostile_inputs.run_all()
+    assert len(rows) >= 40
+    commands = {row["case"].split(":")[0] for row in rows}
+    assert {"check", "run", "batch", "report", "validate", "sensitivity", "calibrate"} <= commands
+    assert [row for row in rows if not hostile_inputs.behaves(row)] == []

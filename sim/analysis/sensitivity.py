@@ -143,7 +143,8 @@ def run_sensitivity(out: str | Path, scenario: Scenario, uncertain: list[Uncerta
     outcomes = list(outcomes)
     unknown = [o for o in outcomes if o not in scenario_summary_keys()]
     if unknown:
-        raise ScenarioError(f"--outcomes: {', '.join(unknown)} not summary keys")
+        raise ScenarioError(f"--outcomes: {', '.join(unknown)}: not numeric summary keys; expected some of "
+                            f"{', '.join(scenario_summary_keys())}")
     problem = _problem(uncertain)
     X = morris_sample.sample(problem, N=trajectories, num_levels=4, seed=seed)
     plan = plan_points(scenario, _points(uncertain, X, scenario), replications, days, seed, label="morris")
