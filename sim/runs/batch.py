@@ -13,9 +13,12 @@ stopped, even by ``kill -9``, resumes where it stopped.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import math
+import signal
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass, field
@@ -299,7 +302,7 @@ def _run_all(todo: list[RunSpec], runs_dir: Path, workers: int, scheduler: str |
                 execute_run(spec, runs_path, prov)
                 bar.update()
             return
-        _drain(where.executor, todo, runs_path, prov, bar, limit=2 * where.slots)
+        _drain(where, todo, runs_path, prov, bar, limit=2 * where.slots)
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: queued runs are dropped, running ones finish and are kept
         if hasattr(where.executor, "_processes"):  # a local pool (a Dask client has no queue of ours)
             where.executor.shutdown(wait=True, cancel_futures=True)
@@ -336,12 +339,46 @@ def _check_workers_can_write(executor: Executor, runs_path: str, shutdown) -> No
                          "that every worker sees (a shared file system), given as the same path")
 
 
-def _drain(executor: Executor, todo: list[RunSpec], runs_path: str, prov: dict, bar, limit: int) -> None:
+@contextlib.contextmanager
+def _signals_held():
+    """Ctrl-C and SIGTERM wait (they are not lost) while local workers are being started.
+
+    A worker forked while its pool is torn down finds the pool's locks gone and
+    dies with a traceback; holding the signals until every worker has started
+    leaves a Ctrl-C in those moments one line, like any other. Held by
+    handlers that note the signal, then call the usual handler once the
+    workers are up (a signal mask would not do: another thread may take it).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    usual = {sig: signal.signal(sig, lambda signum, frame: caught.append((signum, frame)))
+             for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in usual.items():
+            signal.signal(sig, handler)
+    for signum, frame in caught[:1]:
+        handler = usual[signum]
+        if callable(handler):
+            handler(signum, frame)
+        elif signum == signal.SIGINT and handler == signal.default_int_handler:
+            raise KeyboardInterrupt
+
+
+def _drain(where, todo: list[RunSpec], runs_path: str, prov: dict, bar, limit: int) -> None:
     """Keep at most ``limit`` runs in flight, so nothing piles up in memory."""
+    executor = where.executor
     pending = set()
     queue = iter(todo)
-    for spec in itertools.islice(queue, limit):
-        pending.add(executor.submit(execute_run, spec, runs_path, prov))
+    with _signals_held():
+        for spec in itertools.islice(queue, limit):  # the first submissions start the workers
+            pending.add(executor.submit(execute_run, spec, runs_path, prov))
+        if where.ready is not None:
+            for _ in range(where.slots):
+                where.ready.acquire(timeout=120)
     while pending:
         finished, pending = wait(pending, return_when=FIRST_COMPLETED)
         for fut in finished:

@@ -42,6 +42,7 @@ class Where:
     executor: Executor | None
     shutdown: Callable[[], None]
     slots: int
+    ready: object | None = None  # a local pool's semaphore, released by each worker once it has started
 
 
 def executor_for(workers: int, scheduler: str | None) -> Where:
@@ -53,6 +54,8 @@ def executor_for(workers: int, scheduler: str | None) -> Where:
         return Where(None, lambda: None, 1)
     start_server()  # if not started yet: with Ctrl-C left to the batch
     # Each worker freezes what it inherits for the collector (batch memory stays flat) and ends with the batch.
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context(), initializer=worker_init,
-                               initargs=(os.getpid(),))
-    return Where(pool, pool.shutdown, workers)
+    ctx = context()
+    ready = ctx.Semaphore(0)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=worker_init,
+                               initargs=(os.getpid(), ready))
+    return Where(pool, pool.shutdown, workers, ready)

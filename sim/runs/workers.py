@@ -39,7 +39,7 @@ def context():
     return ctx
 
 
-def worker_init(batch_pid: int) -> None:
+def worker_init(batch_pid: int, ready=None) -> None:
     """Set up a local worker: freeze what it inherits, leave Ctrl-C to the batch, and end with the batch.
 
     ``gc.freeze``: the collector leaves alone what a worker inherits from its
@@ -58,6 +58,8 @@ def worker_init(batch_pid: int) -> None:
     # cancels the queued runs and waits for the running ones), so a worker does not.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_end_with, args=(batch_pid,), name="batch-watchdog", daemon=True).start()
+    if ready is not None:  # the batch waits for this before it lets Ctrl-C stop it (see sim.runs.batch)
+        ready.release()
 
 
 def _end_with(pid: int) -> None:
