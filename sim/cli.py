@@ -297,7 +297,7 @@ def cmd_sensitivity(args) -> int:
     from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
-    uncertain = load_parameters(args.parameters)
+    uncertain = load_parameters(args.parameters, scenario)
     outcomes = [o.strip() for o in args.outcomes.split(",")] if args.outcomes else list(SENSITIVITY_OUTCOMES)
     out = args.out or Path("results") / f"sensitivity-{scenario.name}"
     workers, scheduler = _where(args)
@@ -326,7 +326,7 @@ def cmd_calibrate(args) -> int:
     scenario = load_scenario(args.scenario)
     targets_path = args.targets or default_targets(args.scenario) or args.scenario.parent / TARGETS_FILE
     targets = load_targets(targets_path)
-    uncertain = load_parameters(args.parameters)
+    uncertain = load_parameters(args.parameters, scenario)
     if args.sensitivity is not None:
         uncertain = top_parameters(args.sensitivity, uncertain, args.top)
     out = args.out or free_name(Path("results"), f"calibrate-{scenario.name}")

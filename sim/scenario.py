@@ -73,7 +73,9 @@ FIRST_DATE, LAST_DATE = dt.date(1900, 1, 1), dt.date(2200, 12, 31)
 def _a_date(value: Any) -> Any:
     """A date given as a date (YAML reads 2025-11-25 as one) or as text YYYY-MM-DD; not a number."""
     if isinstance(value, dt.datetime):
-        raise ValueError("expected a date YYYY-MM-DD, not a date and time")
+        if value.time() != dt.time(0) or value.tzinfo is not None:
+            raise ValueError("expected a date YYYY-MM-DD, not a date and time")
+        value = value.date()
     if isinstance(value, str):
         try:
             value = dt.date.fromisoformat(value)
@@ -407,9 +409,10 @@ class _Loader(yaml.SafeLoader):
 
 
 def _mapping_without_duplicates(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    loader.flatten_mapping(node)
     first: dict = {}
-    for key_node, _ in node.value:
+    for key_node, _ in node.value:  # the keys written here: those merged in with << may be overridden
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
         key = loader.construct_object(key_node, deep=deep)
         if key in first:
             raise yaml.constructor.ConstructorError(
@@ -450,6 +453,19 @@ def _values(node: yaml.Node, memo: dict) -> int:
         raise _TooLarge
     memo[id(node)] = count
     return count
+
+
+def parse_value(text: str):
+    """One value written as in a scenario file (``1e-2`` a number, ``true`` a boolean, ``[a, b]`` a list).
+
+    Raises:
+        yaml.YAMLError, ValueError: not a value.
+    """
+    loader = _Loader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 def excerpt(value: Any, limit: int = 60) -> str:

@@ -178,3 +178,62 @@ def test_every_hostile_input_of_the_script_is_one_line_exit_2():
     commands = {row["case"].split(":")[0] for row in rows}
     assert {"check", "run", "batch", "report", "validate", "sensitivity", "calibrate"} <= commands
     assert [row for row in rows if not hostile_inputs.behaves(row)] == []
+
+
+def test_what_was_valid_before_stays_valid(tmp_path):
+    """Merge keys with overrides, formulas whose divisor is a difference, per-day rates, dates with a zero time."""
+    from sim.analysis.validation import load_targets
+    from sim.scenario import load_scenario
+
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("surveillance: &assets\n  drones: 6\n  aircraft: 2\n"
+                        "schedule:\n  - date: 2025-11-25 00:00:00\n    policy: {returns: true}\n")
+    s = load_scenario(scenario)
+    assert s.surveillance.drones == 6 and s.schedule[0].date.isoformat() == "2025-11-25"
+    targets = tmp_path / "targets.yaml"
+    targets.write_text("targets:\n"
+                       "  - &first {name: a, reported: 1, band: [0, 2], source: s,\n"
+                       "            formula: people_prevented / (boats_attempted - taxi_boats_attempted)}\n"
+                       "  - {<<: *first, name: b, formula: people_crossed / days, band: [0, 500]}\n")
+    assert [t.name for t in load_targets(targets)] == ["a", "b"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("targets:\n  - {name: c, reported: 1, band: [0, 2], source: s, formula: deaths / (2 - 2)}\n")
+    with pytest.raises(ScenarioError, match="divides by zero"):
+        load_targets(bad)
+
+
+def test_a_sweep_value_reads_as_in_a_scenario_file():
+    from sim.runs.batch import parse_sweep
+
+    assert parse_sweep("crossing.failure_per_hour=1e-2,2e-2") == ("crossing.failure_per_hour", [0.01, 0.02])
+
+
+def test_parameter_ranges_are_checked_against_the_scenario_given(tmp_path):
+    from sim.analysis.sensitivity import load_parameters
+    from sim.scenario import from_dict
+
+    params = tmp_path / "u.yaml"
+    params.write_text("parameters:\n  - {key: operations.hide_hours_max, low: 0.5, high: 2}\n")
+    with pytest.raises(ScenarioError, match="hide_hours_min"):
+        load_parameters(params)  # the default hide_hours_min (1.0) is above 0.5
+    assert len(load_parameters(params, from_dict({"operations": {"hide_hours_min": 0.25}}))) == 1
+
+
+def test_an_old_folder_with_appended_batches_is_complete(tmp_path):
+    """Manifests from before planned runs were recorded: appended batches sharing runs are not counted twice."""
+    import json
+
+    from sim.analysis.report import write_report
+    from sim.runs.batch import plan_batch, run_batch
+    from sim.scenario import load_scenario
+
+    folder = tmp_path / "b"
+    base = load_scenario(SCENARIOS / "baseline.yaml")
+    run_batch(folder, plan_batch([base], replications=2, days=5), progress=False)
+    run_batch(folder, plan_batch([base], replications=3, days=5), progress=False, append=True)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for entry in manifest["batches"]:
+        entry.pop("planned")
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    write_report(folder)  # 3 runs, not 5 missing 2
+    assert (folder / "report.md").is_file()

@@ -273,7 +273,7 @@ def write_report(folder: str | Path, baseline: str = "baseline", targets: str | 
     if not status.complete and not partial:
         raise StoreError(f"{folder}: {status.describe()}; expected a finished batch (run the same channel-sim "
                          "batch again to finish it, or channel-sim report --partial)")
-    res = load_results(folder)
+    res = load_results(folder, status)
     summaries, boats, daily = res["summaries"], res["boats"], res["daily"]
     if summaries.empty:
         raise StoreError(f"{folder}: no complete run to report on; expected a batch folder with runs")

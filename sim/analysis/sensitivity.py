@@ -50,8 +50,11 @@ def default_parameters_file() -> Path:
     return Path(str(resources.files("sim") / "data" / "uncertain.yaml"))
 
 
-def load_parameters(path: str | Path | None = None) -> list[Uncertain]:
+def load_parameters(path: str | Path | None = None, scenario: Scenario | None = None) -> list[Uncertain]:
     """Read and check a file of uncertain parameters against the scenario schema.
+
+    Each end of each range must be a value the schema accepts in ``scenario``
+    (the defaults when None), the other keys as they are there.
 
     Raises:
         ScenarioError: one line naming the file, the entry and the problem.
@@ -66,7 +69,7 @@ def load_parameters(path: str | Path | None = None) -> list[Uncertain]:
         uncertain = UncertainFile.model_validate(data).parameters
     except ValidationError as exc:
         raise ScenarioError(f"{path}: {describe(exc)}") from None
-    defaults = Scenario().model_dump()
+    defaults = (scenario or Scenario()).model_dump()
     for i, p in enumerate(uncertain):
         try:
             node = get_key(defaults, p.key)

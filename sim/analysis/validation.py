@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sim.analysis.output import save_csv, save_figure, write_atomic
 from sim.analysis.stats import mean_ci
 from sim.errors import ScenarioError
-from sim.outcomes import MEASURES, SUMMARY_KEYS
+from sim.outcomes import SUMMARY_KEYS
 from sim.scenario import excerpt, read_yaml_file
 
 
@@ -51,12 +51,13 @@ class Target(BaseModel):
         for name in _names(expr):
             if name not in SUMMARY_KEYS:
                 raise ValueError(f"{name!r} is not a summary key")
-            if name not in MEASURES:
+            if name == "scenario":
                 raise ValueError(f"{name!r} is not a number of the summary; expected one of the numeric keys")
         try:
             evaluate(expr, {name: 1.0 for name in _names(expr)})  # only + - * / are allowed
         except ZeroDivisionError:
-            raise ValueError(f"{expr!r} divides by zero") from None
+            pass  # with these values only: the runs' values decide
+        _no_literal_zero_divisor(expr)
         return self
 
 
@@ -66,6 +67,19 @@ class Targets(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     targets: list[Target] = Field(min_length=1)
+
+
+def _no_literal_zero_divisor(expr: str) -> None:
+    """Refuse a division by a constant that is zero (``x / 0``, ``x / (2 - 2)``)."""
+    for node in ast.walk(ast.parse(expr, mode="eval")):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
+            if not any(isinstance(n, ast.Name) for n in ast.walk(node.right)):
+                try:
+                    divisor = evaluate(ast.unparse(node.right), {})
+                except ZeroDivisionError:
+                    divisor = 0
+                if divisor == 0:
+                    raise ValueError(f"{excerpt(expr)} divides by zero")
 
 
 #: The longest formula a target may have.

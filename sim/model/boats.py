@@ -172,9 +172,6 @@ class Boat(CellAgent):
         rng = self.model.rng
         sv = self.model.surveillance
         plan = self.plan
-        # A taxi boat's run down a long waterway at a slow speed would start before the night was planned:
-        # it starts then instead (never the case with the shipped values: the runs take at most 2.3 h).
-        plan.put_in = max(plan.put_in, self.model.time)
         moves = [(plan.hide, 0, self._hide), (plan.exposed, 1, self._leave_cover)]
         if self.kind is BoatKind.TAXI:
             moves.append((plan.put_in, 2, self._put_in))
@@ -190,7 +187,9 @@ class Boat(CellAgent):
         if self.kind is BoatKind.TAXI:
             run = sv.first_detection(rng, [((plan.launch - plan.put_in) * 24.0, sv.open_per_h[i])])
             if run is not None:
-                self._at(plan.put_in + run / 24.0, self._on_taxi_sighted)
+                # A run down a long waterway at a slow speed may have started before the night was planned
+                # (never with the shipped values: runs take at most 2.3 h); it is seen from now on.
+                self._at(max(self.model.time, plan.put_in + run / 24.0), self._on_taxi_sighted)
 
     def _station_warning(self, rng) -> None:
         """Intelligence from train stations: a warning names the beach, a patrol is pre-positioned (seed 003)."""

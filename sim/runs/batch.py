@@ -33,7 +33,7 @@ from sim.runs.executors import executor_for
 from sim.runs.rundir import code_provenance
 from sim.runs.store import (BatchLock, check_run, discard_run, read_manifest, read_summaries, run_hash,
                             write_manifest, write_run)
-from sim.scenario import Scenario, from_dict, set_keys
+from sim.scenario import Scenario, from_dict, parse_value, set_keys
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def parse_sweep(text: str) -> tuple[str, list]:
     if not sep or not key or not values.strip():
         raise ScenarioError(f"--sweep {text!r}: expected KEY=V1,V2,... (for example surveillance.drones=12,24)")
     try:
-        parsed = [yaml.safe_load(v.strip()) for v in values.split(",")]
+        parsed = [parse_value(v.strip()) for v in values.split(",")]
     except (yaml.YAMLError, ValueError) as exc:
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ScenarioError(f"--sweep {text!r}: a value is not a number, boolean or word ({problem})") from None
@@ -376,9 +376,12 @@ def _drain(where, todo: list[RunSpec], runs_path: str, prov: dict, bar, limit: i
     with _signals_held():
         for spec in itertools.islice(queue, limit):  # the first submissions start the workers
             pending.add(executor.submit(execute_run, spec, runs_path, prov))
-        if where.ready is not None:
-            for _ in range(where.slots):
-                where.ready.acquire(timeout=120)
+        if where.ready is not None:  # the workers the pool started (fewer when an early run left one idle)
+            started = len(getattr(executor, "_processes", None) or ()) or where.slots
+            deadline = time.monotonic() + 30.0
+            for _ in range(started):
+                if not where.ready.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                    break  # a worker that did not start (it died): the pool reports it with the run
     while pending:
         finished, pending = wait(pending, return_when=FIRST_COMPLETED)
         for fut in finished:

@@ -23,10 +23,11 @@ it out, and the next batch on the folder redoes it.
 from __future__ import annotations
 
 import fcntl
+import time
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -159,9 +160,14 @@ class BatchLock:
     def __enter__(self) -> BatchLock:
         self.folder.mkdir(parents=True, exist_ok=True)
         self._fh = open(self.folder / ".lock", "a+")
-        try:
-            fcntl.flock(self._fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        for attempt in range(20):  # a reader's look at the lock (completeness) lasts a moment: wait it out
+            try:
+                fcntl.flock(self._fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if attempt < 19:
+                    time.sleep(0.05)
+        else:
             self._fh.seek(0)
             holder = self._fh.read().strip() or "another process"
             self._fh.close()
@@ -239,6 +245,7 @@ class Completeness:
     missing: dict
     damaged: dict
     writing: bool
+    summaries: dict = field(default_factory=dict, repr=False)  # sound run key -> its summary table, as read
 
     @property
     def complete(self) -> bool:
@@ -266,9 +273,9 @@ def _held(folder: Path) -> bool:
     lock = folder / ".lock"
     if not lock.exists():
         return False
-    with open(lock, "a+") as fh:
+    with open(lock) as fh:
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
             return True
         fcntl.flock(fh, fcntl.LOCK_UN)
@@ -295,25 +302,27 @@ def completeness(folder: str | Path) -> Completeness:
         keys = entry.get("planned")
         if isinstance(keys, dict):
             planned.update(keys)
-        else:
-            counted += int(entry.get("runs") or 0)
+        else:  # written before planned runs were recorded: appended batches may share runs, so the largest
+            counted = max(counted, int(entry.get("runs") or 0))
     present = {p.name.removesuffix(".summary.parquet") for p in runs_dir.glob("*.summary.parquet")}
-    damaged, sound = {}, 0
-    for key in present:
-        problem = check_run(runs_dir, key)
+    damaged, sound, tables = {}, 0, {}
+    for key in sorted(present):
+        problem, table = _inspect(runs_dir, key)
         if problem is None:
             sound += 1
+            tables[key] = table
         elif key in planned or not planned:
             damaged[key] = problem
     missing = {k: label for k, label in planned.items() if k not in present}
-    return Completeness(max(len(planned) + counted, sound), sound, missing, damaged, _held(folder))
+    return Completeness(max(len(planned), counted, sound), sound, missing, damaged, _held(folder), tables)
 
 
-def load_results(folder: str | Path) -> dict[str, pd.DataFrame]:
+def load_results(folder: str | Path, status: Completeness | None = None) -> dict[str, pd.DataFrame]:
     """Tidy tables of every complete run in a batch folder.
 
     Args:
         folder: a folder written by ``channel-sim batch``.
+        status: its :func:`completeness`, when the caller has it (its runs are not checked again).
 
     Returns:
         ``{"summaries": ..., "boats": ..., "daily": ...}``: pandas DataFrames
@@ -329,11 +338,14 @@ def load_results(folder: str | Path) -> dict[str, pd.DataFrame]:
         raise StoreError(f"{folder}: no batch results here; expected a folder written by channel-sim batch")
     runs_dir = folder / "runs"
     keys = sorted(p.name.removesuffix(".summary.parquet") for p in runs_dir.glob("*.summary.parquet"))
-    sound = {}
-    for key in keys:
-        problem, table = _inspect(runs_dir, key)
-        if problem is None:
-            sound[key] = table
+    if status is not None:  # checked already (see completeness): the same runs, read once
+        sound = dict(status.summaries)
+    else:
+        sound = {}
+        for key in keys:
+            problem, table = _inspect(runs_dir, key)
+            if problem is None:
+                sound[key] = table
     keys = list(sound)
     summaries = (pd.concat([table.to_pandas() for table in sound.values()], ignore_index=True)
                  if sound else pd.DataFrame())
