@@ -305,8 +305,17 @@ def test_ctrl_c_while_the_batch_starts_is_one_line(tmp_path, moment):
     cmd = [str(EXE), "batch", str(SCENARIOS / "baseline.yaml"), "-n", "8", "--days", "120", "--workers", "2",
            "--out", str(out), "--quiet"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    def server_importing() -> bool:  # the fork server has started (exec'd) and imports the model
+        for pid in _descendants(proc.pid):
+            try:
+                if b"forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    return True
+            except OSError:
+                pass
+        return False
+
     deadline = time.time() + 60
-    while time.time() < deadline and not (_descendants(proc.pid) if moment.startswith("the fork") else
+    while time.time() < deadline and not (server_importing() if moment.startswith("the fork") else
                                           (out / "runs").is_dir()):
         time.sleep(0.01)
     os.killpg(proc.pid, signal.SIGINT)

@@ -355,17 +355,18 @@ def _signals_held():
     caught = []
     usual = {sig: signal.signal(sig, lambda signum, frame: caught.append((signum, frame)))
              for sig in (signal.SIGINT, signal.SIGTERM)}
+    usual = {sig: signal.SIG_DFL if handler is None else handler for sig, handler in usual.items()}
     try:
         yield
     finally:
         for sig, handler in usual.items():
             signal.signal(sig, handler)
-    for signum, frame in caught[:1]:
+    for signum, frame in caught[:1]:  # now as it would have been handled
         handler = usual[signum]
         if callable(handler):
             handler(signum, frame)
-        elif signum == signal.SIGINT and handler == signal.default_int_handler:
-            raise KeyboardInterrupt
+        elif handler == signal.SIG_DFL:
+            signal.raise_signal(signum)
 
 
 def _drain(where, todo: list[RunSpec], runs_path: str, prov: dict, bar, limit: int) -> None:
