@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from sim.errors import StoreError, require_extra
-from sim.runs.workers import context, start_server, worker_init
+from sim.runs.workers import context, worker_init
 
 
 def dask_client(address: str):
@@ -52,7 +52,6 @@ def executor_for(workers: int, scheduler: str | None) -> Where:
         return Where(client.get_executor(), client.close, sum(client.nthreads().values()) or 1)
     if workers <= 1:
         return Where(None, lambda: None, 1)
-    start_server()  # if not started yet: with Ctrl-C left to the batch
     # Each worker freezes what it inherits for the collector (batch memory stays flat) and ends with the batch.
     ctx = context()
     ready = ctx.Semaphore(0)
