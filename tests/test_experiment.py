@@ -326,6 +326,30 @@ def test_ctrl_c_while_the_batch_starts_is_one_line(tmp_path, moment):
     assert len(load_results(out)["summaries"]) == 8
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="Linux keeps a blocked signal pending even while it is ignored")
+def test_ctrl_c_while_the_fork_server_is_spawned_is_not_lost():
+    """A Ctrl-C in the very moment the fork server is spawned stops the command once the server is up."""
+    script = """
+import os, signal
+from multiprocessing import forkserver
+from sim.runs import workers
+spawn = forkserver.ensure_running
+def spawn_with_ctrl_c():
+    os.kill(os.getpid(), signal.SIGINT)  # arrives while the server is being spawned
+    spawn()
+forkserver.ensure_running = spawn_with_ctrl_c
+try:
+    workers.start_server()
+    print("lost")
+except KeyboardInterrupt:
+    pid = forkserver._forkserver._forkserver_pid
+    ignored = int(next(l for l in open(f"/proc/{pid}/status") if l.startswith("SigIgn")).split()[1], 16)
+    print("handled", "server ignores it" if ignored & (1 << (signal.SIGINT - 1)) else "server does not ignore it")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "handled server ignores it", done.stderr
+
+
 def test_a_real_dask_cluster_in_another_folder_takes_a_relative_out(tmp_path):
     """A scheduler and workers started as their own processes, in other folders, as on a cluster."""
     distributed = pytest.importorskip("distributed")

@@ -57,6 +57,7 @@ def worker_init(batch_pid: int, ready=None) -> None:
     # Ctrl-C in a terminal reaches the whole process group: the batch process handles it (it
     # cancels the queued runs and waits for the running ones), so a worker does not.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # the fork server's block (see start_server)
     threading.Thread(target=_end_with, args=(batch_pid,), name="batch-watchdog", daemon=True).start()
     if ready is not None:  # the batch waits for this before it lets Ctrl-C stop it (see sim.runs.batch)
         ready.release()
@@ -90,21 +91,27 @@ def start_server() -> None:
 
     Does nothing where workers are spawned, or when the server is running.
     The first worker asked of it waits until its imports are done. The server
-    is started with Ctrl-C ignored (it inherits that), so that a Ctrl-C that
-    reaches the whole process group while it imports the model stops the
-    batch with one line rather than a traceback of the server's.
+    is started with Ctrl-C ignored, which it inherits: a Ctrl-C that reaches
+    the whole process group while it imports the model does not print a
+    traceback of the server's. This process ignores Ctrl-C for those moments
+    with the signal also blocked, so that one arriving then stays pending
+    (Linux queues a blocked signal even when it is ignored) and is handled as
+    soon as the handler is back: no Ctrl-C is lost.
     """
     ctx = context()
     if ctx.get_start_method() == "forkserver":
         import signal
         import threading
-        from multiprocessing import forkserver
+        from multiprocessing import forkserver, resource_tracker
 
         if threading.current_thread() is not threading.main_thread():
             forkserver.ensure_running()
             return
+        resource_tracker.ensure_running()  # first: starting it unblocks Ctrl-C, which must then not be ignored
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             forkserver.ensure_running()
         finally:
             signal.signal(signal.SIGINT, previous)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # one that came meanwhile is handled now
