@@ -80,6 +80,7 @@ class BoatRecord(NamedTuple):
     deaths_intervention: Annotated[int, "int64"]      # deaths during interventions at sea
     deaths_crossing: Annotated[int, "int64"]          # deaths when the boat failed on the crossing
     injuries_intervention: Annotated[int, "int64"]    # migrants hurt during interventions at sea
+    landed_day: Annotated[int, "int64"]               # day index of the UK date it was brought ashore (-1: not crossed)
 
 
 class DayRecord(NamedTuple):
@@ -87,7 +88,11 @@ class DayRecord(NamedTuple):
 
     The model records the state fields each day; the counts (from
     ``boats_attempted`` on) are counted from the boats table when the table is
-    made, by the day the boats were committed.
+    made: by the day the boats were committed, but for ``boats_arrived`` and
+    ``people_arrived``, counted by the UK date they were brought ashore, the
+    way the Home Office's daily record counts (a night's boats that land after
+    midnight count on the next date; those landing after the last day are in
+    no row).
     """
 
     day: Annotated[int, "int64"]                      # day index (0 = start date)
@@ -107,6 +112,8 @@ class DayRecord(NamedTuple):
     people_attempted: Annotated[int, "int64"] = 0
     people_crossed: Annotated[int, "int64"] = 0
     deaths: Annotated[int, "int64"] = 0
+    boats_arrived: Annotated[int, "int64"] = 0        # boats brought ashore in the UK on this date (as the Home Office counts)
+    people_arrived: Annotated[int, "int64"] = 0       # people brought ashore in the UK on this date
 
 
 #: Columns of the boats table, in order.

@@ -167,6 +167,7 @@ class CrossingParams(Section):
     load_exponent: float = Field(1.5, ge=0, le=10, description="failure hazard grows as (people/reference_load)^exponent; assumption")
     wave_factor_per_m: float = Field(1.5, ge=0, le=10, description="failure hazard multiplies by exp(factor * wave height); assumption")
     death_rate_on_failure: float = Field(0.005, ge=0, le=1, description="chance each person aboard a failed boat dies; assumption")
+    landing_hours: float = Field(1.5, ge=0, le=24, description="from reaching UK waters to being brought ashore and counted by the Home Office (Border Force picks boats up mid-Channel and lands them at Dover); assumption, range 0.5-3 h")
 
 
 class GendarmerieParams(Section):

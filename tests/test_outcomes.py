@@ -42,9 +42,23 @@ def test_a_record_is_one_row_of_its_table(run):
 def test_daily_counts_are_counted_from_the_boats(run):
     daily, boats = run.daily_frame(), run.boats_frame()
     assert DAY_COUNT_COLUMNS == ("boats_attempted", *(f"boats_{o.value}" for o in Outcome),
-                                 "people_attempted", "people_crossed", "deaths")
+                                 "people_attempted", "people_crossed", "deaths", "boats_arrived", "people_arrived")
     assert daily["boats_attempted"].sum() == len(boats)
     assert daily["boats_crossed"].sum() == (boats["outcome"] == "crossed").sum()
+
+
+def test_arrivals_are_counted_on_the_uk_date_they_land(run):
+    """As the Home Office counts: a night's boats land after midnight, so on the next date, and only crossed boats."""
+    daily, boats = run.daily_frame(), run.boats_frame()
+    crossed = boats[boats["outcome"] == "crossed"]
+    assert (boats.loc[boats["outcome"] != "crossed", "landed_day"] == -1).all()
+    lag = crossed["landed_day"] - crossed["day"]
+    assert lag.isin([0, 1]).all() and (lag == 1).mean() > 0.9  # launched in the night, ashore the next morning
+    within = crossed[crossed["landed_day"] < len(daily)]
+    assert daily["boats_arrived"].sum() == len(within)
+    assert daily["people_arrived"].sum() == (within["people"] - within["deaths"]).sum()
+    by_date = within.assign(p=within["people"] - within["deaths"]).groupby("landed_day")["p"].sum()
+    assert daily.loc[by_date.index, "people_arrived"].tolist() == by_date.tolist()
     assert DAY_COLUMNS[: len(DAY_COLUMNS) - len(DAY_COUNT_COLUMNS)] == tuple(
         n for n in DAY_COLUMNS if n not in DAY_COUNT_COLUMNS)
 

@@ -142,6 +142,7 @@ class Boat(CellAgent):
         self.intervention_deaths = 0
         self.intervention_injuries = 0
         self.injuries = 0
+        self.landed_day = -1
         self._events = []
         self._transitions: list[tuple[float, int, object]] = []
         coast = model.coast
@@ -339,6 +340,10 @@ class Boat(CellAgent):
         if rng.random() < 1.0 - np.exp(-hazard):
             self._end(Outcome.FAILED_AT_SEA, crossing_deaths=int(rng.binomial(people, crossing.death_rate_on_failure)))
         else:
+            # Counted on the UK date it is brought ashore: model time t falls on day index floor(t - 0.5)
+            # (noon of day d is time d + 1).
+            ashore = self.model.time + (hours + crossing.landing_hours) / 24.0
+            self.landed_day = int(np.floor(ashore - 0.5))
             self._end(Outcome.CROSSED)
 
     # -- the end ----------------------------------------------------------------------

@@ -237,6 +237,7 @@ class ChannelModel(Model):
             intervention_measure=boat.measure, lives_at_risk=boat.lives_at_risk, officer_injuries=boat.injuries,
             wave_m=boat.wave, launch_hour=round(hour, 3), deaths_intervention=boat.intervention_deaths,
             deaths_crossing=crossing_deaths, injuries_intervention=boat.intervention_injuries,
+            landed_day=boat.landed_day,
         ))
 
     def boats_frame(self) -> pd.DataFrame:
@@ -270,6 +271,10 @@ class ChannelModel(Model):
         counts["people_attempted"] = per_day(people)
         counts["people_crossed"] = per_day(np.where(outcome == Outcome.CROSSED.value, people - deaths, 0))
         counts["deaths"] = per_day(deaths)
+        landed = boats["landed_day"].to_numpy()
+        ashore = (landed >= 0) & (landed < n)
+        counts["boats_arrived"] = np.bincount(landed[ashore], minlength=n)[:n].astype("int64")
+        counts["people_arrived"] = np.bincount(landed[ashore], (people - deaths)[ashore], minlength=n)[:n].astype("int64")
         return frame(DayRecord, self._days, counts)
 
     def summary(self) -> dict:
