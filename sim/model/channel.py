@@ -32,7 +32,7 @@ from sim.model.patrols import Gendarmerie
 from sim.model.policies import Policies
 from sim.scenario import Scenario
 from sim.model.surveillance import Surveillance
-from sim.model.weather import day_of_year, night_hours, sea_states
+from sim.model.weather import day_of_year, forecasts, night_hours, sea_states
 
 class ChannelModel(Model):
     """Small-boat operations on the French coast for a number of days.
@@ -51,13 +51,13 @@ class ChannelModel(Model):
 
     def __init__(self, scenario: Scenario, seed: int = 0):
         super().__init__(rng=seed)
+        self.seed = seed
         install_event_list(self)  # the same order, compared in C
         self.inputs = scenario  # not self.scenario: Mesa's Model keeps its own Scenario there
         self.policy = scenario.policy  # the policy in force (dated changes replace it: see _apply_schedule)
         self.policies = Policies(self)
         self._schedule = sorted(scenario.schedule, key=lambda change: change.date)
         self.policy_changes: list[tuple[str, dict]] = []
-        self.seed = seed
         self.coast = load_coast()
         self.grid = build_grid(self.coast, self.random)
         days = scenario.days
@@ -65,6 +65,7 @@ class ChannelModel(Model):
         doy = day_of_year(scenario.start_date, days)
         self.night_hours = night_hours(doy)
         self.waves = sea_states(scenario.weather, doy, self.rng)
+        self.forecast = forecasts(self.waves, scenario.weather.forecast_error, self.rng)
         camp_params = scenario.camps
         self.inflow = seasonal_inflow(camp_params.inflow_per_day, camp_params.inflow_seasonality,
                                       camp_params.peak_inflow_day_of_year, doy)
@@ -120,18 +121,24 @@ class ChannelModel(Model):
         dusk = now + (12.0 - hours / 2.0) / 24.0
         dawn = now + (12.0 + hours / 2.0) / 24.0
         self._committed_today = 0
-        if self.wave_today <= self.inputs.networks.max_launch_wave_m:
+        network_params = self.inputs.networks
+        forecast = float(self.forecast[d])
+        if self.wave_today <= network_params.max_launch_wave_m and forecast <= network_params.max_launch_wave_m:
             self.surveillance.start_night(hours)
             ready_fraction = self.inputs.camps.ready_fraction
             ready = {id(camp): camp.people * ready_fraction for camp in self.camps}
             sharing = self._sharing
             windows = {id(camp): self._surge_window(camp, ready[id(camp)] / max(1, sharing[id(camp)]), dusk, dawn)
                        for camp in self.camps}
-            chance = self.networks[0].launch_probability(self.wave_today) if self.networks else 0.0
-            for i in self.rng.permutation(len(self.networks)):
+            rng = self.rng
+            chance = self.networks[0].launch_probability(forecast) if self.networks else 0.0
+            coast_goes = rng.random() < chance  # the coast's reading of the forecast
+            together = network_params.decide_together
+            for i in rng.permutation(len(self.networks)):
                 net = self.networks[i]
                 share = ready[id(net.camp)] / max(1, sharing[id(net.camp)])
-                self._committed_today += net.plan_night(share, chance, dusk, dawn, windows[id(net.camp)])
+                goes = coast_goes if rng.random() < together else rng.random() < chance
+                self._committed_today += net.plan_night(share, goes, dusk, dawn, windows[id(net.camp)])
         self._record_day(hours)
 
     def _record_day(self, night_hours: float) -> None:
@@ -162,7 +169,7 @@ class ChannelModel(Model):
     def _surge_window(self, camp, share: float, dusk: float, dawn: float):
         """On a calm night with full camps, the networks of a camp may launch together (seed 003)."""
         network_params = self.inputs.networks
-        calm = self.wave_today <= network_params.launch_wave_m - network_params.launch_wave_spread_m
+        calm = self.forecast[self.day_index] <= network_params.launch_wave_m - network_params.launch_wave_spread_m
         if (not calm or share < 2 * network_params.people_per_boat_mean
                 or self.rng.random() >= network_params.surge_coordination):
             return None

@@ -182,7 +182,7 @@ class SmugglingNetwork(Agent):
 
     # -- the night's decision -----------------------------------------------------------
     def launch_probability(self, wave: float) -> float:
-        """Chance the network launches at all given the sea state (the same for every network)."""
+        """Chance the network launches at all given the forecast sea state (the same for every network)."""
         params = self.params
         if wave > params.max_launch_wave_m:
             return 0.0
@@ -201,13 +201,13 @@ class SmugglingNetwork(Agent):
         pressure = max(0.0, self.pressure - PRIOR_SITE_RISK)
         return params.people_per_boat_mean * (1.0 + params.fuller_under_pressure * pressure)
 
-    def plan_night(self, ready_people: float, launch_chance: float, dusk: float, dawn: float,
+    def plan_night(self, ready_people: float, goes: bool, dusk: float, dawn: float,
                    window: tuple[float, float] | None = None) -> int:
         """Decide tonight's launches and commit the boats.
 
         Args:
             ready_people: people of its camp it can bring to the coast tonight.
-            launch_chance: ``launch_probability`` of today's sea state.
+            goes: the night's go or no-go, taken on the forecast (``launch_probability``), alone or with its camp.
             dusk: model time of dusk.
             dawn: model time of dawn.
             window: a coordinated launch window (model times), or None.
@@ -219,7 +219,7 @@ class SmugglingNetwork(Agent):
         params = self.params
         if self.boats <= 0:
             return 0
-        if rng.random() >= launch_chance:
+        if not goes:
             return 0
         load_mean = self.load_mean()
         n = min(params.max_boats_per_night, self.boats, int(ready_people // load_mean))
@@ -227,6 +227,10 @@ class SmugglingNetwork(Agent):
             n = 1
         committed = 0
         budget = ready_people
+        # More people at the waterline than tonight's boats take at their planned load: some of the
+        # rest push aboard (loads rise with the size of the night in the daily record).
+        waiting = min(ready_people / max(n, 1), params.people_per_boat_max)
+        load_mean += params.boarding_crowding * max(0.0, waiting - load_mean)
         for _ in range(n):
             kind = self._choose_kind(rng)
             if kind is None:

@@ -212,6 +212,9 @@ class Returns(PolicyUnit):
         super().__init__(model)
         self.returned = 0
         self.returned_today = 0
+        # Its own stream of draws, from the run's seed: switching returns on leaves the model's own
+        # draws as they were, so a run with returns stays paired with the same seed's run without.
+        self.rng = np.random.default_rng([int(model.seed), 0x5E7])
 
     def daily(self, crossed: int) -> None:
         """Return today's people (at most those who crossed and are not yet returned); some go back to the camps."""
@@ -219,7 +222,7 @@ class Returns(PolicyUnit):
         if not self.on:
             return
         params = self.params
-        rng = self.model.rng
+        rng = self.rng
         n = min(crossed - self.returned, int(rng.poisson(params.per_day)))
         if n <= 0:
             return

@@ -7,6 +7,10 @@ The parameters live in the scenario (``weather``) and are assumptions, tuned
 so that about half the days are calm enough to launch (Home Office: 190
 favourable days in the year to April 2025) and about a third are rough
 (Prémar: about 120 days a year at force 7 or above).
+
+Networks commit boats in the afternoon on the forecast for the night, not on
+the sea they will meet (``forecasts``); at the beach a sea above the highest
+launchable wave stops everything.
 """
 
 from __future__ import annotations
@@ -62,3 +66,14 @@ def sea_states(params, doy: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         prev = phi * prev + scale * shocks[i]
         anomaly[i] = prev
     return np.exp(mean_log + anomaly)
+
+
+def forecasts(waves: np.ndarray, error_sd: float, rng: np.random.Generator) -> np.ndarray:
+    """The forecast of each night's sea state that networks decide on, made the day before.
+
+    The day's wave height times a log-normal error of ``error_sd`` (the
+    ``weather.forecast_error`` of the scenario): one forecast for the whole
+    coast, read by every network, so the networks' decisions go together
+    even when they are made apart.
+    """
+    return waves * np.exp(rng.standard_normal(len(waves)) * error_sd)
