@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 # Every shipped scenario (the baseline and one file per policy), 20 replications
 # of a year each with common random numbers, into results/policy-comparison,
 # then the report. Runs already in the folder are not run again.
-SCENARIOS := scenarios/baseline.yaml $(filter-out scenarios/baseline.yaml scenarios/targets.yaml,$(sort $(wildcard scenarios/*.yaml)))
+SCENARIOS := scenarios/baseline.yaml $(filter-out scenarios/baseline.yaml scenarios/baseline_2024.yaml scenarios/targets.yaml,$(sort $(wildcard scenarios/*.yaml)))
 REPLICATIONS ?= 20
 OUT ?= results/policy-comparison
 
