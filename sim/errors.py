@@ -32,6 +32,10 @@ class UnsupportedDependency(UserError, ImportError):
     """An installed library is outside the versions channel-sim supports (an ImportError too: it stops an import)."""
 
 
+class RecordError(UserError):
+    """The observed record cannot be used as asked: a malformed file, or a year that it or the runs do not cover."""
+
+
 class PlanError(UserError):
     """A batch that cannot be planned as asked (too many runs, say)."""
 
