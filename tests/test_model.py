@@ -327,3 +327,40 @@ def test_a_mesa_outside_the_supported_range_is_refused_in_one_line():
     pinned = [r for r in metadata.requires("channel-sim") if r.replace(" ", "").lower().startswith("mesa")]
     low, high = SUPPORTED_MESA
     assert pinned and f">={low[0]}.{low[1]}" in pinned[0] and f"<{high[0]}.{high[1]}" in pinned[0]
+
+
+def _paired(key_of, scenario_a: Scenario, scenario_b: Scenario, seeds=range(8)) -> tuple[float, float]:
+    """Mean paired difference (b - a) of a run's quantity over seeds, and its standard error."""
+    diff = np.array([key_of(ChannelModel(scenario_b, s).run()) - key_of(ChannelModel(scenario_a, s).run())
+                     for s in seeds], dtype=float)
+    return diff.mean(), diff.std(ddof=1) / np.sqrt(len(diff))
+
+
+def _launch_day_share(model) -> float:
+    return float((model.daily_frame()["boats_committed"] > 0).mean())
+
+
+def test_a_perfect_forecast_is_the_sea_itself():
+    model = ChannelModel(Scenario(name="t", days=30, weather={"forecast_error": 0.0}), seed=3)
+    assert np.array_equal(model.forecast, model.waves)
+    noisy = ChannelModel(Scenario(name="t", days=30), seed=3)
+    assert np.array_equal(noisy.waves, model.waves) and not np.array_equal(noisy.forecast, noisy.waves)
+
+
+def test_networks_that_decide_together_launch_on_fewer_nights():
+    """One reading of the forecast for the coast: the same boats go on fewer nights, in bigger surges."""
+    alone = Scenario(name="t", days=180, networks={"decide_together": 0.0})
+    together = Scenario(name="t", days=180, networks={"decide_together": 1.0})
+    mean, se = _paired(_launch_day_share, alone, together)
+    assert mean < -2 * se, (mean, se)
+
+
+def test_boats_are_fuller_when_more_wait_at_the_waterline():
+    """Crowding adds to the loads only on nights when more people wait than the boats take."""
+    def load(model) -> float:
+        return model.summary()["mean_people_per_boat"]
+    calm = Scenario(name="t", days=180, networks={"boarding_crowding": 0.0})
+    crowded = Scenario(name="t", days=180, networks={"boarding_crowding": 0.5})
+    mean, se = _paired(load, calm, crowded)
+    assert mean > 2 * se, (mean, se)
+    assert ChannelModel(crowded, 1).run().boats_frame()["people"].max() <= crowded.networks.people_per_boat_max

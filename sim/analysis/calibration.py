@@ -9,6 +9,17 @@ generation to the next. The distance is Euclidean over the targets, each
 scaled by half the width of its acceptance band, so a particle at distance 1
 sits on the edge of a band on one target.
 
+With an observed year (``--observed 2025``), the simulated side of every
+particle also has the year's patterns of the daily record
+(``sim.analysis.patterns``: how many days have arrivals, the size of the
+largest days, the dispersion, the spells without arrivals, the July-December
+share, the French preventions) and the total-variation distance of its
+monthly profile from the record's (whose observed value is 0). The targets
+and the patterns are then weighed by pyabc's adaptive distance
+(``AdaptivePNormDistance``): each statistic scaled by the median absolute
+deviation of the simulated values in each generation, so that statistics in
+people, boats, days and shares count alike.
+
 The result is a weighted sample of the posterior (``posterior.csv``), its
 summary (``posterior.json``), a figure (``posterior.png``) and a scenario file
 (``calibrated.yaml``) that extends the original with the posterior medians,
@@ -30,20 +41,22 @@ import yaml
 
 from sim.analysis.sensitivity import Uncertain, apply_point, typed_point
 from sim.analysis.validation import Target
-from sim.errors import RunDirError, require_extra
+from sim.errors import RunDirError, ScenarioError, require_extra
 from sim.runs.executors import dask_client
 from sim.scenario import Scenario, set_keys
 
 
 class _Simulator:
-    """Picklable model function for pyabc: parameters in, simulated targets out."""
+    """Picklable model function for pyabc: parameters in, simulated targets (and patterns) out."""
 
-    def __init__(self, scenario: Scenario, uncertain: list[Uncertain], targets: list[Target], days: int | None):
+    def __init__(self, scenario: Scenario, uncertain: list[Uncertain], targets: list[Target], days: int | None,
+                 observed: _Observed | None = None):
         self.content = scenario.model_dump()
         if days is not None:
             self.content["days"] = days
         self.keys = [p.key for p in uncertain]
         self.targets = targets
+        self.observed = observed
 
     def __call__(self, particle: dict) -> dict:
         from sim.model import ChannelModel
@@ -53,9 +66,62 @@ class _Simulator:
         point = typed_point(base, self.keys, [particle[f"p{i}"] for i in range(len(self.keys))])
         scenario = apply_point(base, point)
         seed = int(np.random.randint(0, 2**31 - 1))  # pyabc seeds numpy in each worker
-        summary = ChannelModel(scenario, seed).run().summary()
-        row = pd.DataFrame([summary])
-        return {t.name: float(simulated(row, t).iloc[0]) for t in self.targets}
+        model = ChannelModel(scenario, seed).run()
+        row = pd.DataFrame([model.summary()])
+        stats = {t.name: float(simulated(row, t).iloc[0]) for t in self.targets}
+        if self.observed is not None:
+            stats.update(self.observed.of_run(model.daily_frame(), model.boats_frame()))
+        return {k: v if np.isfinite(v) else 1e6 for k, v in stats.items()}  # undefined (e.g. no boat): far off
+
+
+@dataclass
+class _Observed:
+    """The patterns of a year of the record that a calibration fits, and how a run's are computed."""
+
+    year: int
+    weeks: list             # the prevention weeks' endings
+    values: dict            # pattern key -> observed value
+    profile: np.ndarray     # the observed monthly shares
+
+    @classmethod
+    def of_record(cls, record, year: int) -> _Observed:
+        from sim.analysis.patterns import MONTH_KEYS, patterns, prevention_weeks
+
+        record.check_year(year)
+        weeks = prevention_weeks(record.weekly, year)
+        values = patterns(record.daily, year, weeks)
+        profile = np.array([values[k] for k in MONTH_KEYS])
+        fitted = {k: v for k, v in values.items() if k not in MONTH_KEYS}
+        fitted[MONTHLY] = 0.0
+        return cls(year, list(weeks["week_ending"]), fitted, profile)
+
+    def of_run(self, daily: pd.DataFrame, boats: pd.DataFrame) -> dict:
+        from sim.analysis.patterns import MONTH_KEYS, patterns, total_variation, weekly_prevented
+
+        prevented = weekly_prevented(boats, self.weeks) if self.weeks else None
+        values = patterns(daily, self.year, prevented)
+        shares = np.array([values[k] for k in MONTH_KEYS])
+        out = {k: values[k] for k in self.values if k != MONTHLY}
+        out[MONTHLY] = total_variation(shares, self.profile) if np.isfinite(shares).all() else 1.0
+        return out
+
+
+def _check_covers(scenario: Scenario, days: int, year: int) -> None:
+    """Refuse runs that do not cover every day of ``year``.
+
+    Raises:
+        ScenarioError: one line naming the scenario, the days it covers and the year.
+    """
+    import datetime as dt
+
+    last = scenario.start_date + dt.timedelta(days=days - 1)
+    if scenario.start_date > dt.date(year, 1, 1) or last < dt.date(year, 12, 31):
+        raise ScenarioError(f"scenario {scenario.name} covers {scenario.start_date}..{last}; --observed {year} "
+                            f"needs runs covering every day of {year}")
+
+
+#: The statistic that carries the monthly profile: its total-variation distance from the record's.
+MONTHLY = "monthly_profile_distance"
 
 
 class _Distance:
@@ -89,7 +155,8 @@ def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> flo
 def run_calibration(out: str | Path, scenario: Scenario, scenario_path: str | Path, uncertain: list[Uncertain],
                     targets: list[Target], targets_path: str | Path, *, population: int = 40,
                     generations: int = 4, days: int | None = None, seed: int = 0, workers: int = 1,
-                    scheduler: str | None = None) -> CalibrationResult:
+                    scheduler: str | None = None, observed_year: int | None = None,
+                    record=None) -> CalibrationResult:
     """Fit ``uncertain`` to ``targets`` by ABC-SMC and write the posterior and a calibrated scenario.
 
     Args:
@@ -107,9 +174,19 @@ def run_calibration(out: str | Path, scenario: Scenario, scenario_path: str | Pa
             their processes from the operating system).
         workers: local processes.
         scheduler: Dask scheduler address (pyabc's Dask sampler).
+        observed_year: also fit the patterns of this year of the daily record (the
+            scenario's runs must cover the year).
+        record: the observed record (``sim.analysis.observed.load_record``; the
+            shipped copy when None).
     """
     pyabc = require_extra("pyabc", "calibrate", "calibration")
 
+    observed = None
+    if observed_year is not None:
+        from sim.analysis.observed import load_record
+
+        observed = _Observed.of_record(record if record is not None else load_record(), observed_year)
+        _check_covers(scenario, days or scenario.days, observed_year)
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise RunDirError(f"{out}: already exists and is not empty; expected a new folder for the calibration")
@@ -122,10 +199,16 @@ def run_calibration(out: str | Path, scenario: Scenario, scenario_path: str | Pa
         sampler = pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers)
     else:
         sampler = pyabc.sampler.SingleCoreSampler()
-    abc = pyabc.ABCSMC(_Simulator(scenario, uncertain, targets, days), prior, _Distance(targets),
+    observed_values = {t.name: float(t.reported) for t in targets}
+    if observed is not None:
+        observed_values.update(observed.values)
+        distance = pyabc.AdaptivePNormDistance(p=2, scale_function=pyabc.distance.scale.mad)
+    else:
+        distance = _Distance(targets)
+    abc = pyabc.ABCSMC(_Simulator(scenario, uncertain, targets, days, observed), prior, distance,
                        population_size=population, sampler=sampler)
     db = out / "abc.db"
-    abc.new(f"sqlite:///{db}", {t.name: float(t.reported) for t in targets})
+    abc.new(f"sqlite:///{db}", observed_values)
     history = abc.run(max_nr_populations=generations)
     df, w = history.get_distribution()
     w = np.asarray(w, dtype=float)
@@ -143,7 +226,8 @@ def run_calibration(out: str | Path, scenario: Scenario, scenario_path: str | Pa
     pops = history.get_all_populations()
     info = {"parameters": summary, "generations": int(history.max_t + 1), "population": population,
             "epsilons": [float(e) for e in pops["epsilon"].tolist()[1:]], "seed": seed, "workers": workers,
-            "simulations": int(history.total_nr_simulations), "days": days or scenario.days}
+            "simulations": int(history.total_nr_simulations), "days": days or scenario.days,
+            "observed_year": observed_year, "statistics": observed_values}
     (out / "posterior.json").write_text(json.dumps(info, indent=2) + "\n")
     calibrated = _write_calibrated(out, scenario, scenario_path, summary, targets_path)
     fig_path = _fig_posterior(posterior, uncertain, out / "posterior.png")
