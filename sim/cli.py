@@ -68,6 +68,33 @@ def _days(text: str) -> int:
     return value
 
 
+def _year(text: str) -> int:
+    """A calendar year of the observed record (checked against the record itself later)."""
+    value = _whole(text, 1900, "a year")
+    if value > 2200:
+        raise argparse.ArgumentTypeError(f"expected a year up to 2200, got {value}")
+    return value
+
+
+def _record_options(parser: argparse.ArgumentParser) -> None:
+    """Where the observed record is read from: the shipped copy unless a newer download is given."""
+    parser.add_argument("--record", type=Path, metavar="DIR",
+                        help="folder with a newer download of the record: uk_small_boats_daily.csv and "
+                             "uk_small_boats_weekly.csv (default: the copy shipped with channel-sim)")
+    parser.add_argument("--daily", type=Path, metavar="FILE",
+                        help="the daily table to use instead (date, people_arrived, boats_arrived)")
+    parser.add_argument("--weekly", type=Path, metavar="FILE",
+                        help="the weekly table to use instead (week_ending, people_arrived, boats_arrived, "
+                             "people_prevented, events_prevented)")
+
+
+def _load_record(args):
+    """The observed record the options name (the shipped copy when they name none)."""
+    from sim.analysis.observed import load_record
+
+    return load_record(args.record, daily=args.daily, weekly=args.weekly)
+
+
 def _executor_options(parser: argparse.ArgumentParser) -> None:
     """``--workers`` or ``--scheduler``, for every command that runs batches."""
     where = parser.add_mutually_exclusive_group()
@@ -128,12 +155,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="report on the runs there even if the batch is not finished (the report says so)")
     report.add_argument("--targets", type=Path, help="reported rates to compare the baseline with "
                         "(default: targets.yaml beside the baseline's scenario file, when it exists)")
+    _record_options(report)
 
     validate = sub.add_parser("validate", help="compare a scenario's replications with the reported rates")
     _scenario_or_baseline(validate)
     validate.add_argument("--replications", "-n", type=_positive, default=20, help="replications (default 20)")
     validate.add_argument("--days", type=_days, help="days per run (default: the scenario's)")
     validate.add_argument("--targets", type=Path, help="targets file (default: targets.yaml beside the scenario)")
+    validate.add_argument("--observed", type=_year, metavar="YEAR",
+                          help="also compare the runs with this year of the Home Office's daily record, "
+                               "pattern by pattern (the runs must cover the whole year)")
+    _record_options(validate)
     validate.add_argument("--seed", type=_seed, default=0, help="entropy of the seed sequence (default 0)")
     _executor_options(validate)
     validate.add_argument("--out", type=Path, help="results folder (default: results/validate-<scenario>)")
@@ -259,27 +291,48 @@ def cmd_report(args) -> int:
     from sim.analysis.validation import default_targets
 
     targets = getattr(args, "targets", None) or default_targets(baseline_source(args.folder, args.baseline))
+    record = _load_record(args) if getattr(args, "record", None) or getattr(args, "daily", None) or \
+        getattr(args, "weekly", None) else None
     written = write_report(args.folder, baseline=args.baseline, targets=targets,
-                           partial=getattr(args, "partial", False))
+                           partial=getattr(args, "partial", False), record=record)
     if not getattr(args, "quiet", False):
         print(f"report: {written['html']} (and {written['md'].name}, figures in {written['md'].parent / 'figures'})")
     return 0
 
 
 def cmd_validate(args) -> int:
-    """``channel-sim validate``: exit 1 when a target fails."""
+    """``channel-sim validate``: exit 1 when a target fails, or (with ``--observed``) the patterns fail."""
+    from sim.analysis.patterns import markdown_patterns
     from sim.analysis.validation import TARGETS_FILE, default_targets, load_targets, run_validation
+    from sim.errors import RecordError
     from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
     targets = load_targets(args.targets or default_targets(args.scenario) or args.scenario.parent / TARGETS_FILE)
+    record = None
+    if args.observed is not None:
+        record = _load_record(args)
+    elif args.record or args.daily or args.weekly:
+        given = "--record" if args.record else "--daily" if args.daily else "--weekly"
+        raise RecordError(f"{given}: given without --observed YEAR; expected --observed with the year of the "
+                          "record to compare the runs with")
     out = args.out or Path("results") / f"validate-{scenario.name}"
     workers, scheduler = _where(args)
     res = run_validation(out, scenario, args.scenario, targets, replications=args.replications, days=args.days,
-                         seed=args.seed, workers=workers, scheduler=scheduler, progress=not args.quiet)
+                         seed=args.seed, workers=workers, scheduler=scheduler, progress=not args.quiet,
+                         observed=args.observed, record=record)
     print(res.markdown)
     print(f"{len(res.table) - res.failed} of {len(res.table)} targets passed ({res.files['md']})")
-    return 1 if res.failed else 0
+    if res.patterns is not None:
+        cmp = res.patterns
+        print()
+        print(f"{scenario.name} against the observed record of {cmp.year} ({cmp.runs} runs; "
+              f"{cmp.record.daily_file}):")
+        print(markdown_patterns(cmp.table, cmp.year))
+        for note in cmp.notes()[1:]:  # the first explains the criterion, as the README does
+            print(note)
+        print(f"{cmp.verdict.describe()}; table and figures: {res.files['patterns_md']}")
+    return 0 if res.passed else 1
 
 
 def cmd_sensitivity(args) -> int:

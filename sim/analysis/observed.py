@@ -147,7 +147,7 @@ def load_weekly(path: str | Path) -> pd.DataFrame:
 
 
 def _read_text(path: Path, what: str) -> str:
-    expected = f"expected {what} as CSV ({path.name})"
+    expected = f"expected {what} as a CSV file"
     if not path.exists():
         raise RecordError(f"{path}: file not found; {expected}")
     if path.is_dir():

@@ -373,15 +373,27 @@ def verdict(table: pd.DataFrame) -> Verdict:
     return Verdict(counts["FAIL"] == 0 and counts["near"] <= 1, counts)
 
 
-def format_value(value: float, share: bool = False) -> str:
-    """A pattern's value for a table: shares as percentages, counts whole, the rest with a decimal."""
+def format_value(value: float, share: bool = False, decimals: int | None = None) -> str:
+    """A pattern's value for a table: shares as percentages to 0.1; others with ``decimals`` (default: by size)."""
     if not np.isfinite(value):
         return "-"
     if share:
         return f"{100 * value:.1f} %"
-    if abs(value) >= 1000 or float(value).is_integer():
-        return f"{value:,.0f}"
-    return f"{value:,.1f}"
+    if decimals is None:
+        decimals = 0 if float(value).is_integer() else _decimals(abs(value))
+    return f"{value:,.{decimals}f}"
+
+
+def _decimals(size: float) -> int:
+    return 0 if size >= 1000 else 1 if size >= 10 else 2
+
+
+def row_decimals(values) -> int:
+    """One number of decimals for a row of values: none when all are whole, else by the largest."""
+    finite = [float(v) for v in values if np.isfinite(v)]
+    if not finite or all(v.is_integer() for v in finite):
+        return 0
+    return _decimals(max(abs(v) for v in finite))
 
 
 def markdown_patterns(table: pd.DataFrame, year: int) -> str:
@@ -390,7 +402,8 @@ def markdown_patterns(table: pd.DataFrame, year: int) -> str:
              "|---|---|---|---|---|---|---|"]
     for _, r in table.iterrows():
         share = PATTERN_BY_KEY[r["pattern"]].share
-        f = lambda v: format_value(v, share)  # noqa: E731
+        decimals = row_decimals(r[["observed", "median", "low90", "high90", "low99", "high99"]])
+        f = lambda v: format_value(v, share, decimals)  # noqa: E731
         lines.append(f"| {r['label']} | {r['unit']} | {f(r['observed'])} | {f(r['median'])} | "
                      f"{f(r['low90'])} to {f(r['high90'])} | {f(r['low99'])} to {f(r['high99'])} | {r['result']} |")
     return "\n".join(lines)

@@ -22,7 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.analysis.observed import Record, load_record
 from sim.analysis.output import figure_bytes, write_atomic
+from sim.analysis.patterns import compare_record, covered_years
 from sim.analysis.stats import label_frame, mean_ci
 from sim.analysis.validation import compare, fig_validation, load_targets, markdown_table
 from sim.errors import StoreError
@@ -247,12 +249,41 @@ def baseline_source(folder: str | Path, baseline: str = "baseline") -> Path | No
     return None
 
 
+def record_comparison(record: Record, summaries: pd.DataFrame, daily: pd.DataFrame, boats: pd.DataFrame,
+                      baseline: str):
+    """The baseline's runs against the latest year of the record they all cover in full.
+
+    Returns:
+        ``(comparison, None)``, or ``(None, why not)`` when there is nothing to compare
+        (no baseline, a sweep, fewer than 2 runs, no whole year of the record).
+    """
+    base = summaries[summaries["scenario"] == baseline]
+    if base.empty:
+        return None, None
+    sweep_cols = [c for c in base.columns if c.startswith("sweep.")]
+    if sweep_cols and len(base[sweep_cols].drop_duplicates()) > 1:
+        return None, f"The runs of {baseline} sweep parameters: no comparison with the observed record."
+    runs = set(base["run"])
+    base_daily = daily[daily["run"].isin(runs)]
+    years = [y for y in covered_years(base_daily) if y in record.years()]
+    if not years:
+        have = record.years()
+        return None, (f"The runs of {baseline} cover no whole year of the observed record "
+                      f"({have[0]} to {have[-1]}): no comparison with it.")
+    if len(runs) < 2:
+        return None, f"One run of {baseline}: at least 2 are needed to compare with the observed record."
+    return compare_record(record, base_daily, boats[boats["run"].isin(runs)], years[-1]), None
+
+
 def write_report(folder: str | Path, baseline: str = "baseline", targets: str | Path | None = None,
-                 partial: bool = False) -> dict[str, Path]:
+                 partial: bool = False, record: Record | None = None) -> dict[str, Path]:
     """Write ``report.md``, ``figures/*.png`` and ``report.html`` into a batch folder.
 
     With ``targets`` (a targets file, see ``sim.analysis.validation``), the baseline's
-    replications are also compared with the reported rates. The folder is
+    replications are also compared with the reported rates. When the baseline's
+    runs cover a whole year of the observed record (``record``, or the copy
+    shipped with the package), they are compared with the latest such year,
+    pattern by pattern (``sim.analysis.patterns``). The folder is
     compared with what its manifest planned first: a batch with runs missing or
     damaged, or one still writing, is refused unless ``partial``, and a partial
     report says so at its top.
@@ -307,6 +338,15 @@ def write_report(folder: str | Path, baseline: str = "baseline", targets: str | 
         validation_md = markdown_table(vtable)
         figures["validation"] = (f"Validation of {baseline} against the reported rates",
                                  fig_validation(vtable, f"{baseline}: simulated mean (95 % CI) against the reported band"))
+    cmp, no_record = record_comparison(record if record is not None else load_record(), raw, res["daily"],
+                                       res["boats"], baseline)
+    pattern_names = []
+    if cmp is not None:
+        from sim.analysis.pattern_figures import pattern_figures
+
+        for name, (caption, fig) in pattern_figures(cmp).items():
+            figures[name] = (caption, fig)
+            pattern_names.append(name)
     written: dict[str, Path] = {}
     pngs: dict[str, bytes] = {}
     for name, (_, fig) in figures.items():
@@ -337,6 +377,14 @@ def write_report(folder: str | Path, baseline: str = "baseline", targets: str | 
         sections.append(("Reported rates", _md_table(["quantity", "reported"], reported_rows), "reported"))
     if validation_md is not None:
         sections.append((figures["validation"][0], validation_md, "validation"))
+    if cmp is not None:
+        sections.append((f"Validation of {baseline} against the observed record of {cmp.year}",
+                         f"The {cmp.runs} runs of {baseline} against the Home Office's daily record of {cmp.year} "
+                         f"({cmp.record.daily_file.name}), pattern by pattern.\n\n{cmp.markdown()}", pattern_names[0]))
+        for name in pattern_names[1:]:
+            sections.append((figures[name][0], "", name))
+    elif no_record:
+        sections.append(("Validation against the observed record", no_record, None))
     for name in ("map", "daily", "tradeoff"):
         sections.append((figures[name][0], "", name))
 
@@ -359,13 +407,18 @@ def write_report(folder: str | Path, baseline: str = "baseline", targets: str | 
 
 
 def _md_to_html_table(body: str) -> str:
-    lines = [ln for ln in body.splitlines() if ln.startswith("|")]
-    if len(lines) < 2:
-        return f"<p>{html.escape(body)}</p>" if body else ""
-    cells = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines]
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in cells[0])
-    body_rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in cells[2:])
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body_rows}</tbody></table>"
+    """A section's body in HTML: each block of ``|`` lines a table, each other paragraph a ``<p>``."""
+    parts = []
+    for block in (b.strip() for b in body.split("\n\n")):
+        lines = block.splitlines()
+        if len(lines) >= 2 and all(ln.startswith("|") for ln in lines):
+            cells = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines]
+            head = "".join(f"<th>{html.escape(c)}</th>" for c in cells[0])
+            rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in cells[2:])
+            parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+        elif block:
+            parts.append(f"<p>{html.escape(block)}</p>")
+    return "\n".join(parts)
 
 
 def _html(name: str, intro: str, generated: str, sections, pngs: dict[str, bytes]) -> str:

@@ -1,15 +1,20 @@
-"""Validation: the reported rates a scenario is held to, and how a batch compares.
+"""Validation: the reported rates a scenario is held to, the observed record, and how a batch compares.
 
 Targets live in a YAML file (``scenarios/targets.yaml``): each has a reported
 value, an acceptance band for the mean over replications, a summary key or a
 formula over summary keys, and its source. A target passes when the mean of
 the simulated values lies inside its band; the 95 % interval of that mean is
 shown beside it.
+
+With ``observed=YEAR``, the runs are also compared with that year of the
+Home Office's daily record, pattern by pattern (``sim.analysis.patterns``):
+each pattern passes inside the runs' 90 % predictive interval.
 """
 
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import operator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +23,11 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sim.analysis.observed import Record, load_record
 from sim.analysis.output import save_csv, save_figure, write_atomic
+from sim.analysis.patterns import PatternComparison, compare_record
 from sim.analysis.stats import mean_ci
-from sim.errors import ScenarioError
+from sim.errors import RecordError, ScenarioError
 from sim.outcomes import SUMMARY_KEYS
 from sim.scenario import excerpt, read_yaml_file
 
@@ -218,21 +225,78 @@ def markdown_table(table: pd.DataFrame) -> str:
 
 @dataclass
 class ValidationResult:
-    """A scenario's replications against the reported rates."""
+    """A scenario's replications against the reported rates (and the observed record, when asked)."""
 
     table: pd.DataFrame   # one row per target (see ``compare``)
     markdown: str         # the table in Markdown
-    files: dict           # csv, md, png
+    files: dict           # csv, md, png (and the patterns' files)
     failed: int           # targets whose band the mean missed
+    patterns: PatternComparison | None = None  # the runs against a year of the record
+
+    @property
+    def passed(self) -> bool:
+        """Every target met and, with the record, its patterns passed as a whole."""
+        return not self.failed and (self.patterns is None or self.patterns.verdict.passed)
+
+
+def check_covers(scenario, source: str | Path, days: int | None, year: int) -> None:
+    """Refuse, before any run, a scenario whose runs would not cover the whole of ``year``.
+
+    Raises:
+        RecordError: one line naming the scenario, the dates it covers and the year asked.
+    """
+    start = scenario.start_date
+    end = start + dt.timedelta(days=(days or scenario.days) - 1)
+    if start > dt.date(year, 1, 1) or end < dt.date(year, 12, 31):
+        given = f" (with --days {days})" if days else ""
+        raise RecordError(f"{source}: scenario {scenario.name} covers {start}..{end}{given}; --observed {year} "
+                          f"needs a run covering {year} (start_date {year}-01-01 or earlier, and days enough to "
+                          f"reach {year}-12-31)")
+
+
+def write_patterns(cmp: PatternComparison, out: str | Path, title: str) -> dict[str, Path]:
+    """Write ``patterns.csv``, ``patterns_runs.csv``, ``patterns.md`` and the pattern figures into ``out``.
+
+    Returns:
+        Name -> path of each file written.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sim.analysis.pattern_figures import pattern_figures
+
+    out = Path(out)
+    files = {"patterns_csv": save_csv(cmp.table.assign(year=cmp.year), out / "patterns.csv")}
+    record_row = pd.DataFrame([{"run": "record", **cmp.observed}])
+    files["patterns_runs_csv"] = save_csv(pd.concat([record_row, cmp.simulated], ignore_index=True),
+                                          out / "patterns_runs.csv")
+    links = []
+    for name, (caption, fig) in pattern_figures(cmp).items():
+        files[name] = save_figure(fig, out / f"{name}.png")
+        plt.close(fig)
+        links.append(f"![{caption}]({name}.png)")
+    files["patterns_md"] = write_atomic(out / "patterns.md", f"# {title}\n\n{cmp.markdown()}\n\n"
+                                        + "\n\n".join(links) + "\n")
+    return files
 
 
 def run_validation(out: str | Path, scenario, source: str | Path, targets: list[Target], *, replications: int = 20,
                    days: int | None = None, seed: int = 0, workers: int = 1, scheduler: str | None = None,
-                   progress: bool = True) -> ValidationResult:
-    """Run a scenario's replications into ``out`` and compare them with ``targets``.
+                   progress: bool = True, observed: int | None = None,
+                   record: Record | None = None) -> ValidationResult:
+    """Run a scenario's replications into ``out`` and compare them with ``targets`` (and the record).
 
     Writes ``validation.csv``, ``validation.md`` and ``validation.png`` beside the runs
-    (``out`` is a resumable batch folder).
+    (``out`` is a resumable batch folder); with ``observed``, the year of the
+    observed record to compare the runs with (``record``, or the shipped copy),
+    also ``patterns.csv``, ``patterns_runs.csv``, ``patterns.md`` and the
+    ``patterns*.png`` figures (see :func:`write_patterns`).
+
+    Raises:
+        RecordError: the record or the scenario's runs do not cover ``observed`` (before any run),
+            or fewer than 2 replications are asked for with it.
     """
     import matplotlib
 
@@ -240,8 +304,16 @@ def run_validation(out: str | Path, scenario, source: str | Path, targets: list[
     import matplotlib.pyplot as plt
 
     from sim.runs.batch import plan_batch, run_batch
+    from sim.runs.store import load_results
 
     out = Path(out)
+    if observed is not None:
+        record = record if record is not None else load_record()
+        record.check_year(observed)
+        check_covers(scenario, source, days, observed)
+        if replications < 2:
+            raise RecordError(f"--observed {observed}: 1 replication; expected at least 2 to compare with the "
+                              "record (20 or more for intervals worth the name)")
     plan = plan_batch([scenario], replications, days, None, seed)
     summaries = run_batch(out, plan, workers=workers, scheduler=scheduler, progress=progress,
                           sources={scenario.name: str(Path(source).resolve())}, append_hint="").summaries
@@ -254,4 +326,11 @@ def run_validation(out: str | Path, scenario, source: str | Path, targets: list[
     fig = fig_validation(table, f"{scenario.name}: simulated mean (95 % CI) against the reported band")
     save_figure(fig, files["png"])
     plt.close(fig)
-    return ValidationResult(table, md, files, int((~table["passed"]).sum()))
+    cmp = None
+    if observed is not None:
+        results = load_results(out)
+        runs = set(summaries["run"])
+        cmp = compare_record(record, results["daily"][results["daily"]["run"].isin(runs)],
+                             results["boats"][results["boats"]["run"].isin(runs)], observed)
+        files.update(write_patterns(cmp, out, f"{scenario.name} against the observed record of {observed}"))
+    return ValidationResult(table, md, files, int((~table["passed"]).sum()), cmp)
