@@ -60,6 +60,9 @@ FILES = {
     "u_unknown.yaml": "parameters:\n  - {key: crossing.nothing, low: 1, high: 2}\n",
     "u_outside.yaml": "parameters:\n  - {key: camps.ready_fraction, low: 0.5, high: 2}\n",
     "afile": "not a folder\n",
+    "r_text.csv": "date,people_arrived,boats_arrived\n2025-01-01,12,three\n",
+    "r_overlap.csv": ("week_ending,people_arrived,boats_arrived,people_prevented,events_prevented\n"
+                      "2025-01-05,0,0,0,0\n2025-01-11,0,0,0,0\n"),
 }
 
 #: (case, arguments, environment): ``{d}`` is the scratch folder.
@@ -118,6 +121,18 @@ CASES = [
                                              "--out", "{d}/v4"], None),
     ("validate: a formula of 30,000 terms", ["validate", BASELINE, "--targets", "{d}/t_long.yaml",
                                              "--out", "{d}/v5"], None),
+    ("validate: --observed a year the record lacks", ["validate", BASELINE, "--observed", "2017",
+                                                       "--out", "{d}/v6"], None),
+    ("validate: --observed a year the runs miss", ["validate", BASELINE, "--observed", "2024", "--out", "{d}/v7"],
+     None),
+    ("validate: a daily record with text in a count", ["validate", BASELINE, "--observed", "2025",
+                                                        "--daily", "{d}/r_text.csv", "--out", "{d}/v8"], None),
+    ("validate: a weekly record with weeks that overlap", ["validate", BASELINE, "--observed", "2025",
+                                                           "--weekly", "{d}/r_overlap.csv", "--out", "{d}/v9"], None),
+    ("validate: a record folder without its tables", ["validate", BASELINE, "--observed", "2025",
+                                                      "--record", "{d}/lonely", "--out", "{d}/v10"], None),
+    ("validate: --record without --observed", ["validate", BASELINE, "--record", "{d}/lonely", "--out", "{d}/v11"],
+     None),
     ("sensitivity: a range up to infinity", ["sensitivity", BASELINE, "--parameters", "{d}/u_inf.yaml",
                                              "--out", "{d}/s1"], None),
     ("sensitivity: an unknown parameter", ["sensitivity", BASELINE, "--parameters", "{d}/u_unknown.yaml",
@@ -163,7 +178,7 @@ def _run(case: tuple, d: Path) -> dict:
     lines = [ln for ln in result.stderr.strip().splitlines() if ln.strip() and not ln.startswith("runs:")]
     message = lines[-1] if lines else ""
     return {"case": name, "exit": result.returncode, "lines": len(lines), "traceback": "Traceback" in result.stderr,
-            "message": message.replace(str(d), "DIR").removeprefix("channel-sim: error: ")[:90]}
+            "message": message.replace(str(d), "DIR").replace(f"{ROOT}/", "").removeprefix("channel-sim: error: ")[:90]}
 
 
 def run_all() -> list[dict]:

@@ -43,6 +43,14 @@ def test_every_scenario_is_in_the_report(batch):
     assert "81 %" in md and "41,472" in md  # reported rates beside the simulated ones
 
 
+def test_runs_short_of_a_year_are_not_compared_with_the_observed_record(batch):
+    """45-day runs cover no whole year: the report says so, with no pattern table or figure."""
+    folder, _ = batch
+    md = (folder / "report.md").read_text()
+    assert "The runs of baseline cover no whole year of the observed record (2018 to 2025)" in md
+    assert "patterns" not in md and not list((folder / "figures").glob("patterns*.png"))
+
+
 def test_html_is_self_contained(batch):
     folder, _ = batch
     html = (folder / "report.html").read_text()
