@@ -227,7 +227,8 @@ def test_preventions_are_counted_by_week_from_the_boats():
         "outcome": ["prevented_on_land", "intercepted_at_sea", "crossed", "prevented_on_land", "prevented_on_land",
                     "failed_at_sea", "intercepted_at_sea"],
         "people": [50, 60, 70, 80, 90, 40, 30],
-        "deaths": [0, 2, 0, 0, 0, 3, 0]})
+        "deaths": [0, 2, 0, 0, 0, 3, 0],
+        "prevention_events": [1] * 7})  # one stop each
     weeks = weekly_prevented(boats, pd.to_datetime(["2025-06-15", "2025-06-08"]))
     # the week ending 8 June covers 2-8 June: 50 and 60 - 2 (the crossing and the failure do not count);
     # 1 June is in the week before, 20 June in the week after, neither asked for
