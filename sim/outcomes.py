@@ -81,6 +81,7 @@ class BoatRecord(NamedTuple):
     deaths_crossing: Annotated[int, "int64"]          # deaths when the boat failed on the crossing
     injuries_intervention: Annotated[int, "int64"]    # migrants hurt during interventions at sea
     landed_day: Annotated[int, "int64"]               # day index of the UK date it was brought ashore (-1: not crossed)
+    prevention_events: Annotated[int, "int64"]        # stops as the French count them: one per party stopped on land, one for a boat stopped at sea
 
 
 class DayRecord(NamedTuple):

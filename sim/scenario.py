@@ -151,6 +151,7 @@ class OperationsParams(Section):
     last_launch_before_dawn_h: float = Field(1.0, ge=0, le=24, description="launches happen at least this long before dawn; assumption")
     hide_hours_min: float = Field(1.0, ge=0, le=24, description="shortest wait in hiding near the beach; assumption (seed 002: hiding in dunes, woods, bunkers)")
     hide_hours_max: float = Field(4.0, ge=0, le=24, description="longest wait in hiding; assumption")
+    party_size: float = Field(30.0, gt=0, le=1000, description="people travel to the coast and wait in hiding in parties of about this many (seed 002: dunes, woods, bunkers); a launch stopped on land is one prevention event per party, as the French count stops (Home Office weekly table, 2025: 21,906 people prevented in 832 events, 26 an event); chosen so that the 2025 events are matched (with 30, a boat of 61-90 people is three events), so the 2025 events prevented are an input, not a fit; range 10-40")
     assembly_min_min: float = Field(10.0, gt=0, le=600, description="fastest assembly of a dinghy on the sand (seed 003: 'in minutes')")
     assembly_min_max: float = Field(30.0, gt=0, le=600, description="slowest assembly; assumption")
     wade_min_min: float = Field(10.0, gt=0, le=600, description="time from leaving cover to being in the surf for a taxi pickup; assumption")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -85,3 +86,12 @@ def test_the_cli_help_names_the_default_sensitivity_outcomes():
     sens = build_parser()._subparsers._group_actions[0].choices["sensitivity"]
     text = " ".join(sens.format_help().split())
     assert ", ".join(SENSITIVITY_OUTCOMES) in text
+
+
+def test_a_stop_on_land_is_one_prevention_event_per_party(run):
+    """As the French count stops: each party a group hid in (operations.party_size) is an event."""
+    boats = run.boats_frame()
+    size = run.inputs.operations.party_size
+    land = boats[boats["outcome"] == "prevented_on_land"]
+    assert len(land) and (land["prevention_events"] == np.ceil(land["people"] / size)).all()
+    assert (boats.loc[boats["outcome"].isin(["crossed", "failed_at_sea"]), "prevention_events"] == 0).all()

@@ -217,7 +217,8 @@ def weekly_prevented(boats: pd.DataFrame, week_endings) -> pd.DataFrame:
     Returns:
         Columns ``week_ending``, ``people_prevented`` (people aboard less deaths of
         the boats prevented on land or intercepted at sea), ``events_prevented``
-        (those boats), one row per week in the order given.
+        (their ``prevention_events``: one per party stopped on land, one per boat
+        stopped at sea, as the French count stops), one row per week in the order given.
     """
     weeks = pd.to_datetime(pd.Series(week_endings)).astype("datetime64[s]").reset_index(drop=True)
     people = np.zeros(len(weeks), dtype=np.int64)
@@ -233,7 +234,7 @@ def weekly_prevented(boats: pd.DataFrame, week_endings) -> pd.DataFrame:
         week = order[i[inside]]
         stopped_people = (stopped["people"] - stopped["deaths"]).to_numpy(dtype=np.int64)[inside]
         np.add.at(people, week, stopped_people)
-        np.add.at(events, week, 1)
+        np.add.at(events, week, stopped["prevention_events"].to_numpy(dtype=np.int64)[inside])
     return pd.DataFrame({"week_ending": weeks, "people_prevented": people, "events_prevented": events})
 
 

@@ -244,8 +244,14 @@ class ChannelModel(Model):
             intervention_measure=boat.measure, lives_at_risk=boat.lives_at_risk, officer_injuries=boat.injuries,
             wave_m=boat.wave, launch_hour=round(hour, 3), deaths_intervention=boat.intervention_deaths,
             deaths_crossing=crossing_deaths, injuries_intervention=boat.intervention_injuries,
-            landed_day=boat.landed_day,
+            landed_day=boat.landed_day, prevention_events=self._prevention_events(outcome, people),
         ))
+
+    def _prevention_events(self, outcome: Outcome, people: int) -> int:
+        """Prevention events of an attempt, as the French count them (``operations.party_size``)."""
+        if outcome is Outcome.PREVENTED_ON_LAND:
+            return max(1, -(-people // max(1, round(self.inputs.operations.party_size))))  # its parties
+        return int(outcome is Outcome.INTERCEPTED_AT_SEA)
 
     def boats_frame(self) -> pd.DataFrame:
         """One row per boat attempt (``sim.outcomes.BoatRecord``), by boat id."""
