@@ -95,6 +95,23 @@ def _load_record(args):
     return load_record(args.record, daily=args.daily, weekly=args.weekly)
 
 
+def _observed_record(args):
+    """The record ``--observed`` compares with, or None without ``--observed``.
+
+    Raises:
+        RecordError: a record option given without ``--observed``, or a record that cannot be read.
+    """
+    from sim.errors import RecordError
+
+    if args.observed is not None:
+        return _load_record(args)
+    if args.record or args.daily or args.weekly:
+        given = "--record" if args.record else "--daily" if args.daily else "--weekly"
+        raise RecordError(f"{given}: given without --observed YEAR; expected --observed with the year of the "
+                          "record to compare the runs with")
+    return None
+
+
 def _executor_options(parser: argparse.ArgumentParser) -> None:
     """``--workers`` or ``--scheduler``, for every command that runs batches."""
     where = parser.add_mutually_exclusive_group()
@@ -195,6 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="fit the --top parameters of a sensitivity folder's Morris screening")
     cal.add_argument("--top", type=_positive, default=3, help="parameters taken from --sensitivity (default 3)")
     cal.add_argument("--targets", type=Path, help="targets file (default: targets.yaml beside the scenario)")
+    cal.add_argument("--observed", type=_year, metavar="YEAR",
+                     help="also fit the patterns of this year of the Home Office's daily record "
+                          "(the runs must cover the whole year)")
+    _record_options(cal)
     cal.add_argument("--population", type=_positive, default=40, help="particles per generation (default 40)")
     cal.add_argument("--generations", type=_positive, default=4, help="ABC-SMC generations (default 4)")
     cal.add_argument("--days", type=_days, help="days per run (default: the scenario's)")
@@ -304,18 +325,11 @@ def cmd_validate(args) -> int:
     """``channel-sim validate``: exit 1 when a target fails, or (with ``--observed``) the patterns fail."""
     from sim.analysis.patterns import markdown_patterns
     from sim.analysis.validation import TARGETS_FILE, default_targets, load_targets, run_validation
-    from sim.errors import RecordError
     from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
     targets = load_targets(args.targets or default_targets(args.scenario) or args.scenario.parent / TARGETS_FILE)
-    record = None
-    if args.observed is not None:
-        record = _load_record(args)
-    elif args.record or args.daily or args.weekly:
-        given = "--record" if args.record else "--daily" if args.daily else "--weekly"
-        raise RecordError(f"{given}: given without --observed YEAR; expected --observed with the year of the "
-                          "record to compare the runs with")
+    record = _observed_record(args)
     out = args.out or Path("results") / f"validate-{scenario.name}"
     workers, scheduler = _where(args)
     res = run_validation(out, scenario, args.scenario, targets, replications=args.replications, days=args.days,
@@ -364,7 +378,7 @@ def cmd_calibrate(args) -> int:
     """``channel-sim calibrate``."""
     from sim.analysis.calibration import run_calibration
     from sim.analysis.sensitivity import load_parameters, top_parameters
-    from sim.analysis.validation import TARGETS_FILE, default_targets, load_targets
+    from sim.analysis.validation import TARGETS_FILE, check_covers, default_targets, load_targets
     from sim.runs.rundir import free_name
     from sim.scenario import load_scenario
 
@@ -374,13 +388,18 @@ def cmd_calibrate(args) -> int:
     uncertain = load_parameters(args.parameters, scenario)
     if args.sensitivity is not None:
         uncertain = top_parameters(args.sensitivity, uncertain, args.top)
+    record = _observed_record(args)
+    if record is not None:
+        check_covers(scenario, args.scenario, args.days, args.observed)
     out = args.out or free_name(Path("results"), f"calibrate-{scenario.name}")
     workers, scheduler = _where(args)
-    print(f"calibrating {', '.join(p.key for p in uncertain)} of {scenario.name} to {len(targets)} targets: "
+    fitted = f"{len(targets)} targets" + (f" and the {args.observed} patterns of the record" if record else "")
+    print(f"calibrating {', '.join(p.key for p in uncertain)} of {scenario.name} to {fitted}: "
           f"{args.generations} generations of {args.population} particles")
     res = run_calibration(out, scenario, args.scenario, uncertain, targets, targets_path,
                           population=args.population, generations=args.generations, days=args.days,
-                          seed=args.seed, workers=workers, scheduler=scheduler)
+                          seed=args.seed, workers=workers, scheduler=scheduler,
+                          observed_year=args.observed, record=record)
     for key, s in res.summary.items():
         print(f"  {key:48s} median {s['median']:.4g}  90 % [{s['q05']:.4g}, {s['q95']:.4g}]  prior {s['prior']}")
     print(f"posterior: {res.files['posterior_csv']}; calibrated scenario: {res.calibrated}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import yaml
@@ -66,3 +68,39 @@ def test_posterior_files(calibration):
     for key in ("posterior_csv", "posterior_json", "posterior_png", "db"):
         assert res.files[key].is_file()
     assert res.posterior["weight"].sum() == pytest.approx(1.0)
+
+
+def test_the_patterns_of_a_record_recover_a_known_parameter(tmp_path):
+    """Fitted to a year of a record the model made with networks that decide alone, ABC finds them out."""
+    import pandas as pd
+
+    from sim.analysis.observed import load_record
+    from sim.analysis.patterns import weekly_prevented
+
+    truth = 0.1  # networks that mostly decide alone: launches on many more nights (prior 0 to 1)
+    base = Scenario(name="year", start_date="2025-01-01", days=365)
+    made = ChannelModel(base.with_overrides(networks={"decide_together": truth}), seed=5).run()
+    daily = made.daily_frame()
+    daily[["date", "people_arrived", "boats_arrived"]].assign(date=daily["date"].dt.date).to_csv(
+        tmp_path / "daily.csv", index=False)
+    sundays = pd.date_range("2025-01-05", "2025-12-28", freq="7D")
+    weekly = weekly_prevented(made.boats_frame(), sundays)
+    weekly.assign(week_ending=weekly["week_ending"].dt.date, people_arrived=0, boats_arrived=0)[
+        ["week_ending", "people_arrived", "boats_arrived", "people_prevented", "events_prevented"]].to_csv(
+        tmp_path / "weekly.csv", index=False)
+    record = load_record(daily=tmp_path / "daily.csv", weekly=tmp_path / "weekly.csv")
+    (tmp_path / "year.yaml").write_text(yaml.safe_dump({"name": "year", "start_date": "2025-01-01", "days": 365}))
+    targets = tmp_path / "targets.yaml"
+    targets.write_text(yaml.safe_dump({"targets": [{
+        "name": "people_crossed", "reported": float(made.summary()["people_crossed"]), "band": [0.0, 1e6],
+        "key": "people_crossed", "source": "synthetic"}]}))
+    res = run_calibration(tmp_path / "out", load_scenario(tmp_path / "year.yaml"), tmp_path / "year.yaml",
+                          [Uncertain(key="networks.decide_together", low=0.0, high=1.0)], load_targets(targets), targets,
+                          population=20, generations=3, seed=2, workers=1, observed_year=2025, record=record)
+    s = res.summary["networks.decide_together"]
+    # One year of a record is one draw of its weather: the posterior is near the truth, not on it.
+    assert s["q05"] <= truth < s["q95"] and s["median"] < 0.35, s
+    assert s["q95"] < 0.75, s  # the patterns rule out networks that go together
+    stats = json.loads(res.files["posterior_json"].read_text())["statistics"]
+    assert stats["arrival_day_share"] == pytest.approx((daily["people_arrived"] > 0).mean())
+    assert stats["monthly_profile_distance"] == 0.0

@@ -41,7 +41,7 @@ import yaml
 
 from sim.analysis.sensitivity import Uncertain, apply_point, typed_point
 from sim.analysis.validation import Target
-from sim.errors import RunDirError, ScenarioError, require_extra
+from sim.errors import RunDirError, require_extra
 from sim.runs.executors import dask_client
 from sim.scenario import Scenario, set_keys
 
@@ -104,20 +104,6 @@ class _Observed:
         out = {k: values[k] for k in self.values if k != MONTHLY}
         out[MONTHLY] = total_variation(shares, self.profile) if np.isfinite(shares).all() else 1.0
         return out
-
-
-def _check_covers(scenario: Scenario, days: int, year: int) -> None:
-    """Refuse runs that do not cover every day of ``year``.
-
-    Raises:
-        ScenarioError: one line naming the scenario, the days it covers and the year.
-    """
-    import datetime as dt
-
-    last = scenario.start_date + dt.timedelta(days=days - 1)
-    if scenario.start_date > dt.date(year, 1, 1) or last < dt.date(year, 12, 31):
-        raise ScenarioError(f"scenario {scenario.name} covers {scenario.start_date}..{last}; --observed {year} "
-                            f"needs runs covering every day of {year}")
 
 
 #: The statistic that carries the monthly profile: its total-variation distance from the record's.
@@ -184,9 +170,10 @@ def run_calibration(out: str | Path, scenario: Scenario, scenario_path: str | Pa
     observed = None
     if observed_year is not None:
         from sim.analysis.observed import load_record
+        from sim.analysis.validation import check_covers
 
+        check_covers(scenario, scenario_path, days, observed_year)
         observed = _Observed.of_record(record if record is not None else load_record(), observed_year)
-        _check_covers(scenario, days or scenario.days, observed_year)
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise RunDirError(f"{out}: already exists and is not empty; expected a new folder for the calibration")
