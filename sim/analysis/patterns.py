@@ -40,9 +40,10 @@ lies inside the runs' 90 % predictive interval (their 5th to 95th
 percentile), is "near" when it lies inside the 99 % interval (0.5th to 99.5th
 percentile) but outside the 90 % one, and fails otherwise; for the distance
 the intervals are [0, 95th percentile] and [0, 99.5th percentile]. The whole
-passes when no pattern fails and at most one is near (:func:`verdict`): with
-16 patterns, about one in ten would be near by chance alone if the model were
-right.
+passes when no pattern fails and at most one is near (:func:`verdict`). That
+is strict: were the model exactly right, each pattern would be near about one
+time in eleven and outside the 99 % interval one time in a hundred, so of 16
+patterns one or two would lie outside their 90 % intervals in an average year.
 
 Preventions: the weekly table starts in May 2024 (its prevention columns are
 0 before). :func:`prevention_weeks` gives the weeks of a year that lie wholly
