@@ -19,11 +19,15 @@ from tests.conftest import SCENARIOS
 #: Much heavier patrols and drones on km 15-45 (Gravelines, Oye-Plage, Marck), lighter elsewhere.
 HEAVY = [1.0, 8.0, 8.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.6, 0.4]
 SWITCH_DAY, DAYS = 60, 150
+#: Spring and summer: every window compared has launches (a winter's rough spell can last weeks).
+START = "2025-04-01"
+#: The displacement runs: the change in the busy season, when outcomes (and so learning) come every calm night.
+DISPLACEMENT_START = "2025-06-01"
 
 
 def _displacement_run(args):
     seed, heavy = args
-    m = ChannelModel(Scenario(days=DAYS), seed)
+    m = ChannelModel(Scenario(start_date=DISPLACEMENT_START, days=DAYS), seed)
     m.run_for(SWITCH_DAY)
     if heavy:
         m.redeploy(HEAVY)
@@ -104,7 +108,7 @@ def test_under_pressure_networks_send_fuller_boats(replicates):
 
 
 def test_a_stock_out_stops_launches():
-    s = Scenario(days=120).with_overrides(supply={"warehouse_boats": 0, "restock_per_day": 0.0},
+    s = Scenario(start_date=START, days=120).with_overrides(supply={"warehouse_boats": 0, "restock_per_day": 0.0},
                                           networks={"initial_boats": 4})
     m = ChannelModel(s, 2).run()
     boats = m.boats_frame()
@@ -116,7 +120,8 @@ def test_a_stock_out_stops_launches():
     last_launch = boats["day"].max()
     calm_after = daily[(daily["day"] > last_launch) & (daily["wave_m"] < 0.3)]
     assert len(calm_after) > 5  # calm nights came, and nobody could launch
-    assert m.summary()["boats_attempted"] < ChannelModel(Scenario(days=120), 2).run().summary()["boats_attempted"]
+    assert m.summary()["boats_attempted"] < ChannelModel(Scenario(start_date=START, days=120), 2).run().summary()[
+        "boats_attempted"]
 
 
 def test_dated_policy_changes_on_its_date_and_not_before():
