@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import signal
 import sys
@@ -218,6 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
     _record_options(cal)
     cal.add_argument("--population", type=_positive, default=40, help="particles per generation (default 40)")
     cal.add_argument("--generations", type=_positive, default=4, help="ABC-SMC generations (default 4)")
+    cal.add_argument("--check-top", type=_positive, metavar="K",
+                     help="write the calibrated scenario with the one of the K particles of highest weight whose "
+                          "replications best reproduce the observed values (default: the posterior medians)")
+    cal.add_argument("--check-replications", type=_positive, default=20, metavar="R",
+                     help="replications of each particle --check-top runs (default 20)")
     cal.add_argument("--days", type=_days, help="days per run (default: the scenario's)")
     cal.add_argument("--seed", type=_seed, default=0, help="seed (default 0)")
     _executor_options(cal)
@@ -399,9 +405,15 @@ def cmd_calibrate(args) -> int:
     res = run_calibration(out, scenario, args.scenario, uncertain, targets, targets_path,
                           population=args.population, generations=args.generations, days=args.days,
                           seed=args.seed, workers=workers, scheduler=scheduler,
-                          observed_year=args.observed, record=record)
+                          observed_year=args.observed, record=record, check_top=args.check_top or 0,
+                          check_replications=args.check_replications)
     for key, s in res.summary.items():
         print(f"  {key:48s} median {s['median']:.4g}  90 % [{s['q05']:.4g}, {s['q95']:.4g}]  prior {s['prior']}")
+    point = json.loads(res.files["posterior_json"].read_text())["point"]
+    if point["method"] == "check":
+        print(f"calibrated scenario: particle {point['particle']}, {point['inside_90']} of {point['statistics']} "
+              f"statistics inside their 90 % interval over {point['replications']} replications "
+              f"(the {point['top']} of highest weight: {res.files['posterior_csv'].with_name('checked.csv')})")
     print(f"posterior: {res.files['posterior_csv']}; calibrated scenario: {res.calibrated}")
     print(f"check it with: channel-sim validate {res.calibrated}")
     return 0

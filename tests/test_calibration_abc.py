@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -72,8 +73,6 @@ def test_posterior_files(calibration):
 
 def test_the_patterns_of_a_record_recover_a_known_parameter(tmp_path):
     """Fitted to a year of a record the model made with networks that decide alone, ABC finds them out."""
-    import pandas as pd
-
     from sim.analysis.observed import load_record
     from sim.analysis.patterns import weekly_prevented
 
@@ -104,3 +103,23 @@ def test_the_patterns_of_a_record_recover_a_known_parameter(tmp_path):
     stats = json.loads(res.files["posterior_json"].read_text())["statistics"]
     assert stats["arrival_day_share"] == pytest.approx((daily["people_arrived"] > 0).mean())
     assert stats["monthly_profile_distance"] == 0.0
+
+
+class _Noisy:
+    """A stand-in simulator: one statistic, the particle's value plus a seed's noise."""
+
+    def __call__(self, particle: dict, seed: int) -> dict:
+        noise = np.random.default_rng(seed).normal(0.0, 0.05)
+        return {"x": particle["p0"] + noise, "monthly_profile_distance": abs(particle["p0"] - 0.5)}
+
+
+def test_the_check_takes_the_particle_whose_replications_reproduce_the_observed_value():
+    from sim.analysis.calibration import check_particles
+
+    posterior = pd.DataFrame({"a": [0.1, 0.5, 0.9, 0.3], "weight": [0.4, 0.3, 0.2, 0.1]})
+    chosen, table = check_particles(_Noisy(), posterior, ["a"], {"x": 0.5, "monthly_profile_distance": 0.0},
+                                    top=3, replications=8)
+    assert chosen == 1  # 0.5, not the heaviest particle (0.1)
+    assert table["particle"].tolist()[0] == 1 and set(table["particle"]) == {0, 1, 2}  # the 3 heaviest only
+    assert table.loc[table["particle"] == 1, "inside_90"].item() == 1
+    assert table.loc[table["particle"] == 0, "inside_90"].item() == 0

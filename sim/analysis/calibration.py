@@ -58,14 +58,15 @@ class _Simulator:
         self.targets = targets
         self.observed = observed
 
-    def __call__(self, particle: dict) -> dict:
+    def __call__(self, particle: dict, seed: int | None = None) -> dict:
         from sim.model import ChannelModel
         from sim.analysis.validation import simulated
 
         base = Scenario.model_validate(self.content)
         point = typed_point(base, self.keys, [particle[f"p{i}"] for i in range(len(self.keys))])
         scenario = apply_point(base, point)
-        seed = int(np.random.randint(0, 2**31 - 1))  # pyabc seeds numpy in each worker
+        if seed is None:
+            seed = int(np.random.randint(0, 2**31 - 1))  # pyabc seeds numpy in each worker
         model = ChannelModel(scenario, seed).run()
         row = pd.DataFrame([model.summary()])
         stats = {t.name: float(simulated(row, t).iloc[0]) for t in self.targets}
@@ -131,6 +132,56 @@ class CalibrationResult:
     files: dict
 
 
+def _replicate(job) -> tuple[int, dict]:
+    simulator, candidate, particle, seed = job
+    return candidate, simulator(particle, seed)
+
+
+def check_particles(simulator: _Simulator, posterior: pd.DataFrame, keys: list[str], observed: dict, top: int,
+                    replications: int, workers: int = 1) -> tuple[int, pd.DataFrame]:
+    """The particle of the posterior whose replications best reproduce the observed statistics.
+
+    A posterior point, chosen by a predictive check rather than as the medians
+    of the marginals (which, for a wide posterior with correlated parameters,
+    need not be a point the posterior favours): the ``top`` particles of the
+    highest weight are each run for seeds 0 to ``replications`` - 1 (the same
+    seeds for all: common random numbers), and the chosen one has the most
+    statistics whose observed value lies inside its 90 % predictive interval,
+    ties broken by the smallest mean distance of the replications' medians
+    from the observed values, each scaled by the spread of all candidates'
+    replications. The monthly profile's distance (observed 0) only enters the
+    tie-break.
+
+    Returns:
+        The index of the chosen particle in ``posterior``, and one row per candidate
+        (its index, weight, statistics inside their interval, of how many, mean scaled distance).
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    candidates = posterior.sort_values("weight", ascending=False).head(top).index.tolist()
+    particles = {i: {f"p{j}": float(posterior.loc[i, k]) for j, k in enumerate(keys)} for i in candidates}
+    jobs = [(simulator, i, particles[i], seed) for i in candidates for seed in range(replications)]
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(_replicate, jobs))
+    else:
+        results = [_replicate(job) for job in jobs]
+    runs = pd.DataFrame([{"candidate": i, **stats} for i, stats in results])
+    names = [k for k in observed if k in runs.columns]
+    spread = runs[names].std(ddof=1).replace(0.0, 1.0).fillna(1.0)
+    rows = []
+    for i in candidates:
+        mine = runs.loc[runs["candidate"] == i, names]
+        low, mid, high = mine.quantile(0.05), mine.median(), mine.quantile(0.95)
+        judged = [k for k in names if k != MONTHLY]
+        inside = sum(bool(low[k] <= observed[k] <= high[k]) for k in judged)
+        error = float(np.mean([abs(mid[k] - observed[k]) / spread[k] for k in names]))
+        rows.append({"particle": int(i), "weight": float(posterior.loc[i, "weight"]), "inside_90": inside,
+                     "statistics": len(judged), "mean_scaled_distance": error})
+    table = pd.DataFrame(rows).sort_values(["inside_90", "mean_scaled_distance"], ascending=[False, True])
+    return int(table["particle"].iloc[0]), table.reset_index(drop=True)
+
+
 def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
     order = np.argsort(values)
     v, w = values[order], weights[order]
@@ -142,7 +193,7 @@ def run_calibration(out: str | Path, scenario: Scenario, scenario_path: str | Pa
                     targets: list[Target], targets_path: str | Path, *, population: int = 40,
                     generations: int = 4, days: int | None = None, seed: int = 0, workers: int = 1,
                     scheduler: str | None = None, observed_year: int | None = None,
-                    record=None) -> CalibrationResult:
+                    record=None, check_top: int = 0, check_replications: int = 20) -> CalibrationResult:
     """Fit ``uncertain`` to ``targets`` by ABC-SMC and write the posterior and a calibrated scenario.
 
     Args:
@@ -164,6 +215,9 @@ def run_calibration(out: str | Path, scenario: Scenario, scenario_path: str | Pa
             scenario's runs must cover the year).
         record: the observed record (``sim.analysis.observed.load_record``; the
             shipped copy when None).
+        check_top: when above 0, the calibrated scenario takes the particle that
+            :func:`check_particles` chooses among the ``check_top`` of highest weight,
+            each run ``check_replications`` times, rather than the posterior medians.
     """
     pyabc = require_extra("pyabc", "calibrate", "calibration")
 
@@ -192,7 +246,8 @@ def run_calibration(out: str | Path, scenario: Scenario, scenario_path: str | Pa
         distance = pyabc.AdaptivePNormDistance(p=2, scale_function=pyabc.distance.scale.mad)
     else:
         distance = _Distance(targets)
-    abc = pyabc.ABCSMC(_Simulator(scenario, uncertain, targets, days, observed), prior, distance,
+    simulator = _Simulator(scenario, uncertain, targets, days, observed)
+    abc = pyabc.ABCSMC(simulator, prior, distance,
                        population_size=population, sampler=sampler)
     db = out / "abc.db"
     abc.new(f"sqlite:///{db}", observed_values)
@@ -215,23 +270,40 @@ def run_calibration(out: str | Path, scenario: Scenario, scenario_path: str | Pa
             "epsilons": [float(e) for e in pops["epsilon"].tolist()[1:]], "seed": seed, "workers": workers,
             "simulations": int(history.total_nr_simulations), "days": days or scenario.days,
             "observed_year": observed_year, "statistics": observed_values}
+    point = {k: v["median"] for k, v in summary.items()}
+    how = "posterior medians"
+    if check_top > 0:
+        keys = [p.key for p in uncertain]
+        chosen, checked = check_particles(simulator, posterior, keys, observed_values, check_top,
+                                          check_replications, workers if not scheduler else 1)
+        checked.to_csv(out / "checked.csv", index=False)
+        point = {k: float(posterior.loc[chosen, k]) for k in keys}
+        best = checked.iloc[0]
+        how = (f"the particle of the posterior that best reproduces the observed statistics over "
+               f"{check_replications} replications ({int(best['inside_90'])} of {int(best['statistics'])} inside "
+               f"their 90 % interval; checked.csv)")
+        info["point"] = {"method": "check", "particle": chosen, "top": check_top,
+                         "replications": check_replications, "values": point,
+                         "inside_90": int(best["inside_90"]), "statistics": int(best["statistics"])}
+    else:
+        info["point"] = {"method": "median", "values": point}
     (out / "posterior.json").write_text(json.dumps(info, indent=2) + "\n")
-    calibrated = _write_calibrated(out, scenario, scenario_path, summary, targets_path)
+    calibrated = _write_calibrated(out, scenario, scenario_path, point, how, targets_path)
     fig_path = _fig_posterior(posterior, uncertain, out / "posterior.png")
     return CalibrationResult(posterior, summary, calibrated,
                              {"posterior_csv": out / "posterior.csv", "posterior_json": out / "posterior.json",
                               "posterior_png": fig_path, "calibrated": calibrated, "db": db})
 
 
-def _write_calibrated(out: Path, scenario: Scenario, scenario_path, summary: dict, targets_path) -> Path:
+def _write_calibrated(out: Path, scenario: Scenario, scenario_path, point: dict, how: str, targets_path) -> Path:
     data: dict = {"extends": os.path.relpath(Path(scenario_path).resolve(), out.resolve()),
                   "name": f"{scenario.name}_calibrated",
-                  "description": f"{scenario.name} with the posterior medians of an ABC-SMC calibration "
+                  "description": f"{scenario.name} with {how.split(' (')[0]} of an ABC-SMC calibration "
                                  "(posterior.json beside this file)"}
-    medians = typed_point(scenario, list(summary), [s["median"] for s in summary.values()])
-    data = set_keys(data, {k: v if isinstance(v, int) else round(v, 6) for k, v in medians.items()})
+    values = typed_point(scenario, list(point), list(point.values()))
+    data = set_keys(data, {k: v if isinstance(v, int) else round(v, 6) for k, v in values.items()})
     path = out / "calibrated.yaml"
-    path.write_text("# Written by channel-sim calibrate: posterior medians (see posterior.json).\n"
+    path.write_text(f"# Written by channel-sim calibrate: {how} (see posterior.json).\n"
                     + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     if Path(targets_path).resolve() != (out / "targets.yaml").resolve():
         shutil.copyfile(targets_path, out / "targets.yaml")  # so that `validate calibrated.yaml` finds them
