@@ -92,11 +92,11 @@ class WeatherParams(Section):
     """Daily sea state (see ``sim.model.weather``)."""
 
     median_wave_m: float = Field(0.5, gt=0, description="median nearshore wave height; assumption tuned to ~190 favourable days a year (Home Office, channel-facts.md)")
-    seasonal_amplitude: float = Field(0.55, ge=0, le=2, description="winter/summer swing of log wave height; assumption, range 0.3-0.8 (the daily record: January and February bring 5 % of 2025's arrivals, 6 % of 2024's)")
+    seasonal_amplitude: float = Field(0.563, ge=0, le=2, description="winter/summer swing of log wave height; fitted with the 2025 daily record (channel-sim calibrate --observed 2025, docs/ODD.md); prior 0.3-0.8, an assumption (the daily record: January and February bring 5 % of 2025's arrivals, 6 % of 2024's)")
     roughest_day_of_year: int = Field(15, ge=1, le=366, description="mid-January; assumption")
-    persistence: float = Field(0.8, ge=0, lt=1, description="day-to-day AR(1) coefficient of log wave height: spells of rough and calm days; assumption, range 0.6-0.9")
+    persistence: float = Field(0.898, ge=0, lt=1, description="day-to-day AR(1) coefficient of log wave height: spells of rough and calm days; fitted with the 2025 daily record (channel-sim calibrate --observed 2025, docs/ODD.md); prior 0.6-0.9, an assumption")
     volatility: float = Field(0.55, gt=0, le=3, description="sd of log wave height; assumption tuned to ~120 rough days (Prémar)")
-    forecast_error: float = Field(0.2, ge=0, le=2, description="sd of the log error of the forecast of a night's sea state, on which networks commit boats; assumption, range 0-0.4 (0: a perfect forecast)")
+    forecast_error: float = Field(0.308, ge=0, le=2, description="sd of the log error of the forecast of a night's sea state, on which networks commit boats; fitted with the 2025 daily record (channel-sim calibrate --observed 2025, docs/ODD.md); prior 0-0.4, an assumption (0: a perfect forecast)")
 
 
 class CampsParams(Section):
@@ -104,10 +104,10 @@ class CampsParams(Section):
 
     initial_people: int = Field(1500, ge=0, le=1000000, description="people waiting in the camps on the start date; assumption")
     inflow_per_day: float = Field(118.0, ge=0, le=100000, description="mean arrivals a day; derived from 2025: 41,472 arrived in the UK (Home Office) plus deaths and returns, over 365 days")
-    inflow_seasonality: float = Field(0.3, ge=0, lt=1, description="relative summer/winter swing of arrivals; assumption")
+    inflow_seasonality: float = Field(0.536, ge=0, lt=1, description="relative summer/winter swing of arrivals; fitted with the 2025 daily record (channel-sim calibrate --observed 2025, docs/ODD.md); prior 0-0.6, an assumption")
     peak_inflow_day_of_year: int = Field(213, ge=1, le=366, description="August; assumption")
     dunkirk_share: float = Field(0.6, ge=0, le=1, description="share of arrivals at Loon-Plage rather than Calais; assumption")
-    ready_fraction: float = Field(0.5, gt=0, le=1, description="share of a camp's people who can be brought to the coast in one night, split evenly among the networks drawing on that camp; assumption")
+    ready_fraction: float = Field(0.65, gt=0, le=1, description="share of a camp's people who can be brought to the coast in one night, split evenly among the networks drawing on that camp; fitted with the 2025 daily record (channel-sim calibrate --observed 2025, docs/ODD.md); prior 0.3-0.8, an assumption")
 
 
 class NetworksParams(Section):
@@ -129,7 +129,7 @@ class NetworksParams(Section):
     people_per_boat_min: int = Field(40, ge=1, description="a network does not launch a boat for fewer; assumption (loads of 40-100 are the norm, seeds 001, 003)")
     taxi_load_factor: float = Field(1.1, gt=0, description="taxi boats carry this much more than beach-launched dinghies; assumption")
     taxi_preference: float = Field(0.32, ge=0, le=1, description="chance a network with a waterway in range runs a taxi boat rather than a beach launch, before it has learned the risks of each; assumption tuned to a 45 % taxi share (Prémar 2025)")
-    launch_wave_m: float = Field(0.4, gt=0, description="forecast wave height at which half of networks still launch (Times analysis: rarely above 0.5 m); range 0.3-0.5")
+    launch_wave_m: float = Field(0.337, gt=0, description="forecast wave height at which half of networks still launch (Times analysis: rarely above 0.5 m); fitted with the 2025 daily record (channel-sim calibrate --observed 2025, docs/ODD.md); prior 0.3-0.5")
     launch_wave_spread_m: float = Field(0.05, gt=0, description="steepness of the launch decision around launch_wave_m; assumption")
     max_launch_wave_m: float = Field(1.0, gt=0, description="no launches above (Times analysis: none for days above 1 m)")
     site_learning_rate: float = Field(0.15, ge=0, le=1, description="weight of the newest outcome in a network's estimate of a site's risk (and of a mode's); assumption")
@@ -140,8 +140,8 @@ class NetworksParams(Section):
     fuller_under_pressure: float = Field(1.0, ge=0, description="relative rise of the load per unit rise of a network's recent stop rate above the prior (seed 003: fewer, fuller boats to evade detection); strength an assumption")
     surge_coordination: float = Field(0.5, ge=0, le=1, description="chance that networks sharing a camp launch together within surge_window_h on a calm night with full camps (seed 003: crossings surge on calm days); assumption")
     surge_window_h: float = Field(2.0, gt=0, description="length of a coordinated launch window; assumption")
-    boarding_crowding: float = Field(0.3, ge=0, le=1, description="share of the people waiting at the waterline beyond a boat's planned load who push aboard when more are waiting than the night's boats take (Home Office daily record, 2025: 55 people a boat on days of 1-2 boats, 65 on days of 10 or more); strength an assumption, range 0-0.5")
-    decide_together: float = Field(1.0, ge=0, le=1, description="chance that a network takes the night's go or no-go on the coast's common reading of the forecast (every network watches the same forecast) rather than on its own; assumption, range 0-1 (seed 003: crossings surge on calm days; the daily record: boats arrive on 38 % of the days of 2025, in surges)")
+    boarding_crowding: float = Field(0.081, ge=0, le=1, description="share of the people waiting at the waterline beyond a boat's planned load who push aboard when more are waiting than the night's boats take (Home Office daily record, 2025: 55 people a boat on days of 1-2 boats, 65 on days of 10 or more); strength fitted with the 2025 daily record (channel-sim calibrate --observed 2025, docs/ODD.md); prior 0-0.5, an assumption")
+    decide_together: float = Field(0.792, ge=0, le=1, description="chance that a network takes the night's go or no-go on the coast's common reading of the forecast (every network watches the same forecast) rather than on its own; fitted with the 2025 daily record (channel-sim calibrate --observed 2025, docs/ODD.md); prior 0-1, an assumption (seed 003: crossings surge on calm days; the daily record: boats arrive on 38 % of the days of 2025, in surges)")
 
 
 class OperationsParams(Section):

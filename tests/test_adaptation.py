@@ -36,7 +36,7 @@ def _displacement_run(args):
     b = m.boats_frame()
     b = b[b["day"] >= SWITCH_DAY]
     stretch = b["launch_km"].between(15, 45)
-    early, late = b["day"] < SWITCH_DAY + 20, b["day"] >= DAYS - 40
+    early, late = b["day"] < SWITCH_DAY + 10, b["day"] >= DAYS - 40  # the first ten days, the last forty
     return len(b), int(stretch.sum()), stretch[early].mean(), stretch[late].mean()
 
 

@@ -14,7 +14,9 @@ from sim.scenario import Scenario
 
 @pytest.fixture(scope="module")
 def run():
-    return ChannelModel(Scenario(name="t", days=40, policy={"shallow_water_interception": "up_to_300m"}), 3).run()
+    # 40 days of summer (a winter start can see no launch for weeks)
+    return ChannelModel(Scenario(name="t", start_date="2025-06-01", days=40,
+                                 policy={"shallow_water_interception": "up_to_300m"}), 3).run()
 
 
 def _kind(dtype) -> str:

@@ -207,7 +207,7 @@ class SmugglingNetwork(Agent):
 
         Args:
             ready_people: people of its camp it can bring to the coast tonight.
-            goes: the night's go or no-go, taken on the forecast (``launch_probability``), alone or with its camp.
+            goes: the night's go or no-go, taken on the forecast (``launch_probability``), alone or with the coast.
             dusk: model time of dusk.
             dawn: model time of dawn.
             window: a coordinated launch window (model times), or None.
