@@ -316,14 +316,19 @@ def _fig_posterior(posterior: pd.DataFrame, uncertain: list[Uncertain], path: Pa
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(uncertain), figsize=(4 * len(uncertain), 3.2), constrained_layout=True)
-    for ax, p in zip(np.atleast_1d(axes), uncertain):
+    cols = min(4, len(uncertain))  # rows of four panels at most
+    rows = -(-len(uncertain) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.0 * rows + 0.4), constrained_layout=True,
+                             squeeze=False)
+    for ax in axes.flat[len(uncertain):]:
+        ax.set_visible(False)
+    for ax, p in zip(axes.flat, uncertain):
         ax.hist(posterior[p.key], bins=15, range=(p.low, p.high), weights=posterior["weight"], color="tab:blue",
                 alpha=0.7, density=True, label="posterior")
         ax.axhline(1.0 / (p.high - p.low), color="grey", ls="--", label="prior")
         ax.set_title(p.key, fontsize=8)
         ax.set_xlim(p.low, p.high)
-    np.atleast_1d(axes)[0].legend(fontsize=7)
+    axes.flat[0].legend(fontsize=7)
     fig.suptitle("ABC-SMC posterior (weighted particles of the last generation)", fontsize=9)
     fig.savefig(path, dpi=110)
     plt.close(fig)
