@@ -222,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--check-top", type=_positive, metavar="K",
                      help="write the calibrated scenario with the one of the K particles of highest weight whose "
                           "replications best reproduce the observed values (default: the posterior medians)")
-    cal.add_argument("--check-replications", type=_positive, default=20, metavar="R",
+    cal.add_argument("--check-replications", type=_positive, metavar="R",
                      help="replications of each particle --check-top runs (default 20)")
     cal.add_argument("--days", type=_days, help="days per run (default: the scenario's)")
     cal.add_argument("--seed", type=_seed, default=0, help="seed (default 0)")
@@ -394,6 +394,11 @@ def cmd_calibrate(args) -> int:
     uncertain = load_parameters(args.parameters, scenario)
     if args.sensitivity is not None:
         uncertain = top_parameters(args.sensitivity, uncertain, args.top)
+    if args.check_replications is not None and args.check_top is None:
+        from sim.errors import UserError
+
+        raise UserError("--check-replications: given without --check-top K; expected --check-top with the "
+                         "number of particles to check")
     record = _observed_record(args)
     if record is not None:
         check_covers(scenario, args.scenario, args.days, args.observed)
@@ -406,7 +411,7 @@ def cmd_calibrate(args) -> int:
                           population=args.population, generations=args.generations, days=args.days,
                           seed=args.seed, workers=workers, scheduler=scheduler,
                           observed_year=args.observed, record=record, check_top=args.check_top or 0,
-                          check_replications=args.check_replications)
+                          check_replications=args.check_replications or 20)
     for key, s in res.summary.items():
         print(f"  {key:48s} median {s['median']:.4g}  90 % [{s['q05']:.4g}, {s['q95']:.4g}]  prior {s['prior']}")
     point = json.loads(res.files["posterior_json"].read_text())["point"]

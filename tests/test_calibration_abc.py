@@ -11,7 +11,7 @@ import yaml
 
 pytest.importorskip("pyabc")
 
-from sim.analysis.calibration import run_calibration  # noqa: E402
+from sim.analysis.calibration import MONTHLY, run_calibration  # noqa: E402
 from sim.model import ChannelModel  # noqa: E402
 from sim.scenario import Scenario, load_scenario  # noqa: E402
 from sim.analysis.sensitivity import Uncertain  # noqa: E402
@@ -101,8 +101,9 @@ def test_the_patterns_of_a_record_recover_a_known_parameter(tmp_path):
     assert s["q05"] <= truth < s["q95"] and s["median"] < 0.4, s  # the prior's median is 0.5
     assert s["q95"] < 0.75, s  # the patterns rule out networks that go together
     stats = json.loads(res.files["posterior_json"].read_text())["statistics"]
-    assert stats["arrival_day_share"] == pytest.approx((daily["people_arrived"] > 0).mean())
-    assert stats["monthly_profile_distance"] == 0.0
+    assert stats["pattern.arrival_day_share"] == pytest.approx((daily["people_arrived"] > 0).mean())
+    assert stats["pattern.monthly_profile_distance"] == 0.0
+    assert stats["people_crossed"] == float(made.summary()["people_crossed"])  # the target keeps its own name
 
 
 class _Noisy:
@@ -110,14 +111,14 @@ class _Noisy:
 
     def __call__(self, particle: dict, seed: int) -> dict:
         noise = np.random.default_rng(seed).normal(0.0, 0.05)
-        return {"x": particle["p0"] + noise, "monthly_profile_distance": abs(particle["p0"] - 0.5)}
+        return {"x": particle["p0"] + noise, MONTHLY: abs(particle["p0"] - 0.5)}
 
 
 def test_the_check_takes_the_particle_whose_replications_reproduce_the_observed_value():
     from sim.analysis.calibration import check_particles
 
     posterior = pd.DataFrame({"a": [0.1, 0.5, 0.9, 0.3], "weight": [0.4, 0.3, 0.2, 0.1]})
-    chosen, table = check_particles(_Noisy(), posterior, ["a"], {"x": 0.5, "monthly_profile_distance": 0.0},
+    chosen, table = check_particles(_Noisy(), posterior, ["a"], {"x": 0.5, MONTHLY: 0.0},
                                     top=3, replications=8)
     assert chosen == 1  # 0.5, not the heaviest particle (0.1)
     assert table["particle"].tolist()[0] == 1 and set(table["particle"]) == {0, 1, 2}  # the 3 heaviest only

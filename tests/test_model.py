@@ -356,7 +356,7 @@ def test_networks_that_decide_together_launch_on_fewer_nights():
 
 
 def test_boats_are_fuller_when_more_wait_at_the_waterline():
-    """Crowding adds to the loads only on nights when more people wait than the boats take."""
+    """Crowding adds to the loads the people ready beyond what the boats take at their planned load, in part."""
     def load(model) -> float:
         return model.summary()["mean_people_per_boat"]
     calm = Scenario(name="t", days=180, networks={"boarding_crowding": 0.0})

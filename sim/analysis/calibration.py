@@ -92,7 +92,7 @@ class _Observed:
         weeks = prevention_weeks(record.weekly, year)
         values = patterns(record.daily, year, weeks)
         profile = np.array([values[k] for k in MONTH_KEYS])
-        fitted = {k: v for k, v in values.items() if k not in MONTH_KEYS}
+        fitted = {PATTERN + k: v for k, v in values.items() if k not in MONTH_KEYS}
         fitted[MONTHLY] = 0.0
         return cls(year, list(weeks["week_ending"]), fitted, profile)
 
@@ -102,13 +102,17 @@ class _Observed:
         prevented = weekly_prevented(boats, self.weeks) if self.weeks else None
         values = patterns(daily, self.year, prevented)
         shares = np.array([values[k] for k in MONTH_KEYS])
-        out = {k: values[k] for k in self.values if k != MONTHLY}
+        out = {k: values[k.removeprefix(PATTERN)] for k in self.values if k != MONTHLY}
         out[MONTHLY] = total_variation(shares, self.profile) if np.isfinite(shares).all() else 1.0
         return out
 
 
+#: Prefix of the patterns' statistics, so that none takes the place of a target of the same name
+#: (the annual ``people_prevented`` target and the record's ``people_prevented`` over its weeks).
+PATTERN = "pattern."
+
 #: The statistic that carries the monthly profile: its total-variation distance from the record's.
-MONTHLY = "monthly_profile_distance"
+MONTHLY = PATTERN + "monthly_profile_distance"
 
 
 class _Distance:
@@ -162,7 +166,10 @@ def check_particles(simulator: _Simulator, posterior: pd.DataFrame, keys: list[s
     particles = {i: {f"p{j}": float(posterior.loc[i, k]) for j, k in enumerate(keys)} for i in candidates}
     jobs = [(simulator, i, particles[i], seed) for i in candidates for seed in range(replications)]
     if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        from sim.runs.workers import context, worker_init
+
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context(), initializer=worker_init,
+                                 initargs=(os.getpid(),)) as pool:
             results = list(pool.map(_replicate, jobs))
     else:
         results = [_replicate(job) for job in jobs]

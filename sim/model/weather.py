@@ -8,9 +8,9 @@ so that about half the days are calm enough to launch (Home Office: 190
 favourable days in the year to April 2025) and about a third are rough
 (Prémar: about 120 days a year at force 7 or above).
 
-Networks commit boats in the afternoon on the forecast for the night, not on
-the sea they will meet (``forecasts``); at the beach a sea above the highest
-launchable wave stops everything.
+Networks commit boats at noon on the forecast for the night, not on the sea
+they will meet (``forecasts``); a day whose own sea is above the highest
+launchable wave has no launch, whatever the forecast said.
 """
 
 from __future__ import annotations
