@@ -254,8 +254,9 @@ def record_comparison(record: Record, summaries: pd.DataFrame, daily: pd.DataFra
     """The baseline's runs against the latest year of the record they all cover in full.
 
     Returns:
-        ``(comparison, None)``, or ``(None, why not)`` when there is nothing to compare
-        (no baseline, a sweep, fewer than 2 runs, no whole year of the record).
+        ``(comparison, None)``; ``(None, why not)`` when there is nothing to compare (a
+        sweep, fewer than 2 runs, no whole year of the record); ``(None, None)`` when the
+        folder has no runs of ``baseline`` (the report says so elsewhere).
     """
     base = summaries[summaries["scenario"] == baseline]
     if base.empty:
