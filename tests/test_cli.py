@@ -200,3 +200,11 @@ def test_every_command_finds_the_targets_beside_the_scenario(tmp_path, monkeypat
     assert main(["validate", str(here / "baseline.yaml"), "-n", "2", "--days", "10", "--out", str(tmp_path / "w")]) == 2
     err = capsys.readouterr().err
     assert "targets.yaml: file not found" in err and len(err.strip().splitlines()) == 1
+
+
+def test_check_replications_without_check_top_is_one_line(tmp_path):
+    result = cli("calibrate", SCENARIOS / "baseline.yaml", "--check-replications", 5, "--out", tmp_path / "c")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == ("channel-sim: error: --check-replications: given without --check-top K; "
+                                     "expected --check-top with the number of particles to check")
+    assert not (tmp_path / "c").exists()
