@@ -86,11 +86,9 @@ class _Observed:
 
     @classmethod
     def of_record(cls, record, year: int) -> _Observed:
-        from sim.analysis.patterns import MONTH_KEYS, patterns, prevention_weeks
+        from sim.analysis.patterns import MONTH_KEYS, record_patterns
 
-        record.check_year(year)
-        weeks = prevention_weeks(record.weekly, year)
-        values = patterns(record.daily, year, weeks)
+        weeks, values = record_patterns(record, year)
         profile = np.array([values[k] for k in MONTH_KEYS])
         fitted = {PATTERN + k: v for k, v in values.items() if k not in MONTH_KEYS}
         fitted[MONTHLY] = 0.0

@@ -467,15 +467,24 @@ class PatternComparison:
         return "\n\n".join([markdown_patterns(self.table, self.year), self.verdict.describe(), *self.notes()])
 
 
+def record_patterns(record: Record, year: int) -> tuple[pd.DataFrame, dict]:
+    """The record's prevention weeks of ``year`` (:func:`prevention_weeks`) and its patterns that year.
+
+    Raises:
+        RecordError: the record does not cover the whole year.
+    """
+    record.check_year(year)
+    weeks = prevention_weeks(record.weekly, year)
+    return weeks, patterns(record.daily, year, weeks)
+
+
 def compare_record(record: Record, daily: pd.DataFrame, boats: pd.DataFrame, year: int) -> PatternComparison:
     """Judge the runs of ``daily`` and ``boats`` (``sim.load_results``' tables) against ``year`` of the record.
 
     Raises:
         RecordError: the record or a run does not cover the whole year, or there are fewer than 2 runs.
     """
-    record.check_year(year)
-    weeks = prevention_weeks(record.weekly, year)
-    observed = patterns(record.daily, year, weeks)
+    weeks, observed = record_patterns(record, year)
     simulated, weekly = _per_run(daily, boats, year, weeks["week_ending"])
     if len(simulated) < 2:
         raise RecordError(f"{len(simulated)} run(s) to compare with the {year} record; expected at least 2 "

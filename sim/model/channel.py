@@ -275,8 +275,8 @@ class ChannelModel(Model):
         people = boats["people"].to_numpy()
         deaths = boats["deaths"].to_numpy()
 
-        def per_day(weights=None) -> np.ndarray:
-            return np.bincount(day, weights, minlength=n)[:n].astype("int64")
+        def per_day(weights=None, on=day) -> np.ndarray:
+            return np.bincount(on, weights, minlength=n)[:n].astype("int64")
 
         counts = {"boats_attempted": per_day()}
         for o in Outcome:
@@ -286,8 +286,8 @@ class ChannelModel(Model):
         counts["deaths"] = per_day(deaths)
         landed = boats["landed_day"].to_numpy()
         ashore = (landed >= 0) & (landed < n)
-        counts["boats_arrived"] = np.bincount(landed[ashore], minlength=n)[:n].astype("int64")
-        counts["people_arrived"] = np.bincount(landed[ashore], (people - deaths)[ashore], minlength=n)[:n].astype("int64")
+        counts["boats_arrived"] = per_day(on=landed[ashore])
+        counts["people_arrived"] = per_day((people - deaths)[ashore], on=landed[ashore])
         return frame(DayRecord, self._days, counts)
 
     def summary(self) -> dict:
