@@ -160,6 +160,8 @@ def check_particles(simulator: _Simulator, posterior: pd.DataFrame, keys: list[s
     """
     from concurrent.futures import ProcessPoolExecutor
 
+    from sim.analysis.patterns import QUANTILES, classify
+
     candidates = posterior.sort_values("weight", ascending=False).head(top).index.tolist()
     particles = {i: {f"p{j}": float(posterior.loc[i, k]) for j, k in enumerate(keys)} for i in candidates}
     jobs = [(simulator, i, particles[i], seed) for i in candidates for seed in range(replications)]
@@ -177,9 +179,9 @@ def check_particles(simulator: _Simulator, posterior: pd.DataFrame, keys: list[s
     rows = []
     for i in candidates:
         mine = runs.loc[runs["candidate"] == i, names]
-        low, mid, high = mine.quantile(0.05), mine.median(), mine.quantile(0.95)
+        low99, low90, mid, high90, high99 = (mine.quantile(q) for q in QUANTILES)  # the patterns' intervals
         judged = [k for k in names if k != MONTHLY]
-        inside = sum(bool(low[k] <= observed[k] <= high[k]) for k in judged)
+        inside = sum(classify(observed[k], low90[k], high90[k], low99[k], high99[k]) == "pass" for k in judged)
         error = float(np.mean([abs(mid[k] - observed[k]) / spread[k] for k in names]))
         rows.append({"particle": int(i), "weight": float(posterior.loc[i, "weight"]), "inside_90": inside,
                      "statistics": len(judged), "mean_scaled_distance": error})
