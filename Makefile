@@ -20,15 +20,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
-# Every shipped scenario (the baseline and one file per policy), 20 replications
-# of a year each with common random numbers, into results/policy-comparison,
-# then the report. Runs already in the folder are not run again.
+# Every shipped scenario (the baseline and one file per policy), each under
+# DRAWS parameter sets drawn from the calibration's posterior
+# (sim/data/posterior.csv) with REPLICATIONS seeds a draw, the same draws and
+# seeds in every scenario, a year a run, into results/policy-comparison, then
+# the report. Runs already in the folder are not run again.
 SCENARIOS := scenarios/baseline.yaml $(filter-out scenarios/baseline.yaml scenarios/baseline_2024.yaml scenarios/targets.yaml,$(sort $(wildcard scenarios/*.yaml)))
-REPLICATIONS ?= 20
+DRAWS ?= 12
+REPLICATIONS ?= 10
+POSTERIOR ?= sim/data/posterior.csv
 OUT ?= results/policy-comparison
 
 run: $(STAMP)
-	$(BIN)/channel-sim batch $(SCENARIOS) --replications $(REPLICATIONS) --out $(OUT) --report
+	$(BIN)/channel-sim batch $(SCENARIOS) --posterior $(POSTERIOR) --draws $(DRAWS) --replications $(REPLICATIONS) --out $(OUT) --report
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

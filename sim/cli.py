@@ -159,7 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--days", type=_days, help="days per run (default: each scenario's)")
     batch.add_argument("--sweep", action="append", default=[], metavar="KEY=V1,V2,...",
                        help="sweep a scenario key over values, e.g. surveillance.drones=12,24 (repeat for a grid)")
-    batch.add_argument("--seed", type=_seed, default=0, help="entropy of the seed sequence (default 0)")
+    batch.add_argument("--seed", type=_seed, default=0,
+                       help="entropy of the seed sequence and of the choice of draws (default 0)")
+    batch.add_argument("--posterior", type=Path, metavar="FILE",
+                       help="run every scenario under --draws parameter sets drawn from this posterior CSV "
+                            "(e.g. sim/data/posterior.csv, the shipped calibration), each with the same seeds")
+    batch.add_argument("--draws", type=_positive, metavar="K",
+                       help="distinct particles drawn by weight from --posterior (default 10)")
     _executor_options(batch)
     batch.add_argument("--out", type=Path, required=True, help="results folder (created, or resumed)")
     batch.add_argument("--append", action="store_true", help="add a different batch definition to an existing folder")
@@ -293,13 +299,24 @@ def cmd_batch(args) -> int:
 
     scenarios = [load_scenario(p) for p in args.scenarios]
     sweeps = [parse_sweep(s) for s in args.sweep]
-    plan = plan_batch(scenarios, args.replications, args.days, sweeps, args.seed)
+    if args.draws is not None and args.posterior is None:
+        from sim.errors import UserError
+
+        raise UserError("--draws: given without --posterior FILE; expected --posterior with the posterior to draw from")
+    posterior = draws = None
+    if args.posterior is not None:
+        from sim.runs.posterior import load_posterior
+
+        posterior, draws = load_posterior(args.posterior), args.draws or 10
+    plan = plan_batch(scenarios, args.replications, args.days, sweeps, args.seed, posterior, draws or 0)
     workers, scheduler = _where(args)
     workers = min(workers, len(plan.runs))
     where = f"Dask scheduler {scheduler}" if scheduler else f"{workers} worker process{'es' if workers > 1 else ''}"
     if not args.quiet:
-        print(f"batch: {len(scenarios)} scenario(s) x {len(plan.runs) // (len(scenarios) * args.replications)} "
-              f"sweep point(s) x {args.replications} replication(s) = {len(plan.runs)} runs on {where} -> {args.out}")
+        per = len(plan.runs) // (len(scenarios) * args.replications * (draws or 1))
+        drawn = f"{draws} parameter draw(s) x " if draws else ""
+        print(f"batch: {len(scenarios)} scenario(s) x {drawn}{per} sweep point(s) x {args.replications} replication(s) "
+              f"= {len(plan.runs)} runs on {where} -> {args.out}")
     result = run_batch(args.out, plan, workers=workers, scheduler=scheduler, append=args.append,
                        progress=not args.quiet,
                        sources={s.name: str(p.resolve()) for s, p in zip(scenarios, args.scenarios)})

@@ -104,6 +104,9 @@ class DayRecord(NamedTuple):
     boats_in_stock: Annotated[int, "int64"]           # boats on the coast, all networks, after the night's commitments
     boats_committed: Annotated[int, "int64"]          # boats committed for the night
     people_returned: Annotated[int, "int64"]          # people returned to France that day
+    people_came_to_camps: Annotated[int, "int64"]     # people who came to the camps that day
+    people_left_coast: Annotated[int, "int64"]        # people who left the coast since the day before (after a failed attempt, with the weekly hazard, or moved in a clearance and not coming back)
+    people_cleared: Annotated[int, "int64"]           # people moved in clearances of the camps that day
     interception: Annotated[str, "str"]               # the shallow-water interception in force
     boats_attempted: Annotated[int, "int64"] = 0
     boats_prevented_on_land: Annotated[int, "int64"] = 0
@@ -163,10 +166,12 @@ SUMMARY_KEYS = (
     "sea_interventions", "lives_at_risk", "officer_injuries",
     "deaths_intervention", "deaths_crossing", "injuries_intervention",
     "people_returned", "boats_seized_from_vans", "boats_seized_in_raids",
+    "boats_bought", "people_came_to_camps", "people_left_coast", "people_cleared", "people_waiting_mean",
 )
 
 #: Summary keys that come from the model's counters rather than the boat table.
-COUNTER_KEYS = ("people_returned", "boats_seized_from_vans", "boats_seized_in_raids")
+COUNTER_KEYS = ("people_returned", "boats_seized_from_vans", "boats_seized_in_raids", "boats_bought", "people_came_to_camps",
+                "people_left_coast", "people_cleared")
 
 # -- labels and units of the outcomes -----------------------------------------------------
 
@@ -236,12 +241,17 @@ MEASURES: dict[str, Measure] = {
     "people_returned": Measure("people returned to France", "people"),
     "boats_seized_from_vans": Measure("boats seized from vans", "boats"),
     "boats_seized_in_raids": Measure("boats seized in raids", "boats"),
+    "boats_bought": Measure("boats bought by the networks", "boats"),
+    "people_came_to_camps": Measure("people who came to the camps", "people"),
+    "people_left_coast": Measure("people who left the coast", "people"),
+    "people_cleared": Measure("people moved in clearances", "people"),
+    "people_waiting_mean": Measure("people waiting at the coast", "people (mean of the days)"),
 }
 
 #: The outcomes the policy report compares, in its order.
 REPORT_OUTCOMES = ("launch_success_rate", "crossing_success_rate", "taxi_boat_success_rate", "people_crossed",
                    "people_prevented", "mean_people_per_boat", "boats_attempted", "deaths", "sea_interventions",
-                   "lives_at_risk", "officer_injuries")
+                   "lives_at_risk", "officer_injuries", "people_waiting_mean", "people_left_coast")
 
 #: The table ``channel-sim run`` prints, in its order (a key's parts follow it, indented).
 RUN_TABLE = ("boats_attempted", "boats_prevented_on_land", "boats_intercepted_at_sea", "boats_failed_at_sea",
@@ -312,4 +322,5 @@ def summarise(boats: pd.DataFrame, *, days: int, seed: int, scenario: str, count
     }
     for key in COUNTER_KEYS:
         summary[key] = int((counters or {}).get(key, 0))
+    summary["people_waiting_mean"] = float((counters or {}).get("people_waiting_mean", float("nan")))
     return summary

@@ -103,11 +103,26 @@ class CampsParams(Section):
     """The camps at Loon-Plage (Dunkirk) and Calais and the people arriving there."""
 
     initial_people: int = Field(1500, ge=0, le=1000000, description="people waiting in the camps on the start date; assumption")
-    inflow_per_day: float = Field(118.0, ge=0, le=100000, description="mean arrivals a day; derived from 2025: 41,472 arrived in the UK (Home Office) plus deaths and returns, over 365 days")
+    inflow_per_day: float = Field(118.0, ge=0, le=100000, description="mean people a day coming to the camps of the northern French coast while the route does as its reference (reference_crossing_rate); the flow towards the coast, before the route's response; fitted with the 2025 daily record (channel-sim calibrate --observed 2025, docs/ODD.md), so the year's crossings are an outcome of it and of the hazards of leaving, not an input; prior 80-200, an assumption")
     inflow_seasonality: float = Field(0.536, ge=0, lt=1, description="relative summer/winter swing of arrivals; fitted with the 2025 daily record (channel-sim calibrate --observed 2025, docs/ODD.md); prior 0-0.6, an assumption")
     peak_inflow_day_of_year: int = Field(213, ge=1, le=366, description="August; assumption")
     dunkirk_share: float = Field(0.6, ge=0, le=1, description="share of arrivals at Loon-Plage rather than Calais; assumption")
     ready_fraction: float = Field(0.65, gt=0, le=1, description="share of a camp's people who can be brought to the coast in one night, split evenly among the networks drawing on that camp; fitted with the 2025 daily record (channel-sim calibrate --observed 2025, docs/ODD.md); prior 0.3-0.8, an assumption")
+    leave_after_failure: float = Field(0.1, ge=0, le=1, description="chance that a person whose attempt failed (stopped on land, taken back from the water, rescued at sea) leaves the coast rather than wait to try again: gives up, claims asylum in France or moves to another route; fitted (calibrate), prior 0-0.3, an assumption (aid organisations describe people dispersing and coming back, channel-facts.md)")
+    leave_per_week: float = Field(0.03, ge=0, le=1, description="chance a week that a person waiting at the coast leaves it, however their attempts went; fitted (calibrate), prior 0-0.1, an assumption")
+    response_elasticity: float = Field(0.5, ge=0, le=5, description="elasticity of arrivals at the camps to the route's recent record (people crossed a week per person waiting, less the share returned): 0 = arrivals do not respond; fitted (calibrate), prior 0-1, an assumption")
+    response_memory_days: float = Field(60.0, gt=0, le=3650, description="how far back the route's record weighs in the response of arrivals (mean age of an exponentially weighted average); assumption, range 30-120 days (news and word of mouth travel along the route in weeks)")
+    reference_crossing_rate: float = Field(0.3, gt=0, le=7, description="people crossed a week per person waiting at which arrivals are inflow_per_day; assumption, about 2025's (41,472 crossed in the year, channel-facts.md, over about 2,500 waiting: the press counts of the camps, channel-facts.md)")
+    max_response: float = Field(3.0, ge=1, le=100, description="arrivals are at most this multiple of inflow_per_day however well the route does; assumption")
+
+
+class ClearancesParams(Section):
+    """Police clearances of the camps (dispersals)."""
+
+    per_month: float = Field(1.0, ge=0, le=31, description="clearances of each camp a month; assumption, range 0-4 (aid organisations describe clearances as frequent, their frequency is not quantified: channel-facts.md)")
+    share_moved: float = Field(0.5, ge=0, le=1, description="share of a camp's people moved in one clearance; assumption, range 0.2-0.9 (Loon-Plage, October 2023: about 2,000 evicted, channel-facts.md)")
+    leave_share: float = Field(0.1, ge=0, le=1, description="share of the people moved who leave the coast (taken to shelters elsewhere in France and staying); assumption, range 0-0.3 (5 buses to shelters for 2,000 evicted, October 2023, channel-facts.md)")
+    return_days: float = Field(10.0, gt=0, le=365, description="mean days before a person moved in a clearance is back at the camp and can be brought to the coast; assumption, range 3-30")
 
 
 class NetworksParams(Section):
@@ -241,7 +256,11 @@ class SupplyParams(Section):
 
     warehouse_boats: int = Field(30, ge=0, le=100000, description="boats and engines in each network's warehouse at the start; assumption")
     warehouse_capacity: int = Field(40, ge=0, le=100000, description="most a warehouse holds; assumption")
-    restock_per_day: float = Field(0.55, ge=0, le=10000, description="boats a day reaching each warehouse (via Bulgaria and Turkey, seed 003); assumption: about 1.4 times what the average network uses, so the busiest networks near Dunkirk run short on some days even without seizures")
+    initial_use_per_day: float = Field(0.4, ge=0, le=1000, description="a network's estimate, on the start date, of the boats it loses a day (launched, seized or abandoned), on which its orders are based; assumption (about 1,100 boats used a year by 8 networks, 2025)")
+    use_memory_days: float = Field(30.0, gt=0, le=3650, description="how far back a network's estimate of its losses looks (mean age of an exponentially weighted average); assumption, range 10-90 days")
+    lead_time_days: float = Field(14.0, ge=0, le=365, description="days from a network's order of boats and engines to their arrival in its warehouse (via Bulgaria and Turkey, seed 003); assumption, range 7-30")
+    order_cover_days: float = Field(30.0, ge=0, le=3650, description="a network orders to keep its warehouse and the boats on order at its estimated losses over the lead time and this many days more; assumption, range 10-60")
+    supplier_capacity_per_day: float = Field(1.5, ge=0, le=10000, description="most boats and engines a day the suppliers deliver to one network, however much it orders; assumption, range 0.7-3 (about four times the average network's use)")
     van_intel_probability: float = Field(0.3, ge=0, le=1, description="chance the UK National Crime Agency learns of a van (seed 003); assumption")
     intel_lead_hours_mean: float = Field(2.5, gt=0, description="mean warning the gendarmes get before a van arrives (exponential, at most the drive itself); assumption")
     seizure_hours_needed: float = Field(1.5, ge=0, description="warning needed to stop a van and seize its cargo (seed 003); assumption")
@@ -271,7 +290,6 @@ class ReturnsParams(Section):
 
     per_day: float = Field(1.7, ge=0, le=10000, description="people returned a day: 153 returned from September to late November 2025, about 90 days (seed 004)")
     retry_probability: float = Field(0.5, ge=0, le=1, description="chance a returned person goes back to the camps to try again (seed 004: one man returned on a small boat within weeks); assumption")
-    deterrence: float = Field(0.0, ge=0, description="relative fall in arrivals at the camps per unit of the share of arrivals in the UK returned; 0 = no deterrent effect. An explicit assumption: the documents give no evidence of one (seed 004)")
 
 
 class Policy(Section):
@@ -340,6 +358,7 @@ class Scenario(Section):
     days: int = Field(365, ge=1, le=36500)
     weather: WeatherParams = WeatherParams()
     camps: CampsParams = CampsParams()
+    clearances: ClearancesParams = ClearancesParams()
     networks: NetworksParams = NetworksParams()
     operations: OperationsParams = OperationsParams()
     crossing: CrossingParams = CrossingParams()

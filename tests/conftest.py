@@ -6,6 +6,7 @@ session, so the calibration and policy tests share the baseline runs.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -23,10 +24,12 @@ def _summary(args):
     from sim.model import ChannelModel
     from sim.scenario import load_scenario
 
-    path, seed, days = args
+    path, seed, days, overrides = args
     scenario = load_scenario(path)
     if days is not None:
         scenario = scenario.with_overrides(days=days)
+    if overrides:
+        scenario = scenario.with_overrides(**json.loads(overrides))
     model = ChannelModel(scenario, seed).run()
     s = model.summary()
     s["taxi_share"] = s["taxi_boats_attempted"] / s["boats_attempted"]
@@ -42,13 +45,18 @@ class Replicates:
         self._pool = ProcessPoolExecutor(max_workers=os.cpu_count() or 2,
                                          mp_context=multiprocessing.get_context("spawn"))
 
-    def __call__(self, name: str, n: int = REPLICATIONS, days: int | None = None) -> list[dict]:
-        """Summaries of seeds 0..n-1 of ``scenarios/<name>.yaml``."""
-        key = (name, n, days)
+    def __call__(self, name: str, n: int = REPLICATIONS, days: int | None = None, **overrides) -> list[dict]:
+        """Summaries of seeds 0..n-1 of ``scenarios/<name>.yaml`` (with sections of ``overrides`` changed)."""
+        changed = json.dumps(overrides, sort_keys=True) if overrides else ""
+        key = (name, n, days, changed)
         if key not in self._cache:
-            jobs = [(str(SCENARIOS / f"{name}.yaml"), seed, days) for seed in range(n)]
+            jobs = [(str(SCENARIOS / f"{name}.yaml"), seed, days, changed) for seed in range(n)]
             self._cache[key] = list(self._pool.map(_summary, jobs))
         return self._cache[key]
+
+    def map(self, function, jobs) -> list:
+        """``function`` over ``jobs`` in the session's pool (a picklable, module-level function)."""
+        return list(self._pool.map(function, jobs))
 
     def close(self):
         self._pool.shutdown()

@@ -108,7 +108,7 @@ def test_under_pressure_networks_send_fuller_boats(replicates):
 
 
 def test_a_stock_out_stops_launches():
-    s = Scenario(start_date=START, days=120).with_overrides(supply={"warehouse_boats": 0, "restock_per_day": 0.0},
+    s = Scenario(start_date=START, days=120).with_overrides(supply={"warehouse_boats": 0, "supplier_capacity_per_day": 0.0},
                                           networks={"initial_boats": 4})
     m = ChannelModel(s, 2).run()
     boats = m.boats_frame()

@@ -56,13 +56,17 @@ def test_every_person_attempt_ends_in_exactly_one_outcome(year):
 
 
 def test_nobody_is_lost_between_camps_and_outcomes(year):
-    """Everyone who came to the camps is still there, crossed, or died."""
+    """Everyone who came to the camps is still there (or moved away by a clearance), left the coast, crossed, or died."""
     c = year.inputs.camps
     arrived = sum(camp.arrived for camp in year.camps)
     initial = sum(int(round(c.initial_people * camp.share)) for camp in year.camps)
-    waiting = sum(camp.people for camp in year.camps)
+    waiting = sum(camp.people + camp.away for camp in year.camps)
     s = year.summary()
-    assert initial + arrived == waiting + s["people_crossed"] + s["deaths"]
+    assert s["people_left_coast"] > 0 and s["people_cleared"] > 0
+    assert initial + arrived == waiting + s["people_left_coast"] + s["people_crossed"] + s["deaths"]
+    daily = year.daily_frame()
+    assert daily["people_left_coast"].sum() == s["people_left_coast"]
+    assert daily["people_came_to_camps"].sum() == s["people_came_to_camps"] == arrived
 
 
 def test_no_agent_left_mid_attempt(year):
@@ -175,7 +179,8 @@ def test_conservation_holds_with_interventions_at_sea(name):
     assert s["people_attempted"] == s["people_prevented"] + s["people_rescued"] + s["people_crossed"] + s["deaths"]
     arrived = sum(camp.arrived for camp in model.camps)
     initial = sum(int(round(model.inputs.camps.initial_people * camp.share)) for camp in model.camps)
-    assert initial + arrived == sum(camp.people for camp in model.camps) + s["people_crossed"] + s["deaths"]
+    assert initial + arrived == (sum(camp.people + camp.away for camp in model.camps) + s["people_left_coast"]
+                                 + s["people_crossed"] + s["deaths"])
     # Every intervention names its measure and puts someone at risk; none without one.
     hit = boats["sea_intervention"] == 1
     assert (boats.loc[hit, "lives_at_risk"] > 0).all()

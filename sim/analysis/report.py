@@ -25,42 +25,78 @@ import pandas as pd
 from sim.analysis.observed import Record, load_record
 from sim.analysis.output import figure_bytes, write_atomic
 from sim.analysis.patterns import compare_record, covered_years
-from sim.analysis.stats import label_frame, mean_ci
+from sim.analysis.stats import interval, label_frame
 from sim.analysis.validation import compare, fig_validation, load_targets, markdown_table
 from sim.errors import StoreError
 from sim.outcomes import MEASURES, REPORT_OUTCOMES
 from sim.runs.store import completeness, load_results, read_manifest
 
+def _draws(df: pd.DataFrame) -> np.ndarray | None:
+    """The parameter draw of each run, when the batch drew parameters from a posterior."""
+    return df["draw"].to_numpy() if "draw" in df.columns else None
+
+
 def scenario_table(summaries: pd.DataFrame) -> pd.DataFrame:
-    """One row per scenario (and sweep point) and outcome: n, mean, ci_low, ci_high."""
+    """One row per scenario (and sweep point) and outcome: n, mean, ci_low, ci_high and the interval's make-up.
+
+    With parameter draws the interval holds their uncertainty (``stats.interval``).
+    """
     df = summaries.assign(label=label_frame(summaries))
     rows = []
     for label, g in df.groupby("label", sort=False):
         for key in REPORT_OUTCOMES:
-            m, lo, hi = mean_ci(g[key].to_numpy())
-            rows.append({"scenario": label, "outcome": key, "n": len(g), "mean": m, "ci_low": lo, "ci_high": hi})
+            rows.append(_row(label, key, interval(g[key].to_numpy(), _draws(g))))
     return pd.DataFrame(rows)
 
 
+def _row(label: str, key: str, found) -> dict:
+    return {"scenario": label, "outcome": key, "n": found.n, "mean": found.mean, "ci_low": found.low,
+            "ci_high": found.high, "draws": found.draws, "parametric_share": found.parametric_share,
+            "sd_parametric": found.sd_parametric, "se_chance": found.se_chance}
+
+
 def paired_differences(summaries: pd.DataFrame, baseline: str = "baseline") -> pd.DataFrame:
-    """Scenario minus baseline, paired by seed (common random numbers) and sweep point."""
+    """Scenario minus baseline, paired by parameter draw (if any), seed (common random numbers) and sweep point."""
     sweep_cols = [c for c in summaries.columns if c.startswith("sweep.")]
     base = summaries[summaries["scenario"] == baseline]
     if base.empty:
         return pd.DataFrame(columns=["scenario", "outcome", "n", "mean", "ci_low", "ci_high"])
     df = summaries.assign(label=label_frame(summaries))
-    keys = ["seed"] + sweep_cols
+    keys = ["seed"] + (["draw"] if "draw" in summaries.columns else []) + sweep_cols
     rows = []
     for label, g in df[df["scenario"] != baseline].groupby("label", sort=False):
         merged = g.merge(base, on=keys, suffixes=("", "_base"))
         for key in REPORT_OUTCOMES:
             diff = merged[key].to_numpy(dtype=float) - merged[f"{key}_base"].to_numpy(dtype=float)
-            m, lo, hi = mean_ci(diff)
-            rows.append({"scenario": label, "outcome": key, "n": len(merged), "mean": m, "ci_low": lo, "ci_high": hi})
+            rows.append(_row(label, key, interval(diff, _draws(merged))))
     return pd.DataFrame(rows)
 
 
 # -- figures ------------------------------------------------------------------------------
+
+
+#: The effects whose intervals the report breaks down into parameter uncertainty and chance.
+DECOMPOSED = ("people_crossed", "deaths", "lives_at_risk")
+
+
+def uncertainty_markdown(diffs: pd.DataFrame, baseline: str) -> str:
+    """Each policy's effect on crossings, deaths and lives at risk, and the share of its interval that is parametric."""
+    header = ["scenario"] + [f"{MEASURES[k].label} - {baseline}" for k in DECOMPOSED] + [
+        f"parametric share: {MEASURES[k].label}" for k in DECOMPOSED]
+    rows = []
+    for label, g in diffs.groupby("scenario", sort=False):
+        by = g.set_index("outcome")
+        cells = [label]
+        cells += [MEASURES[k].interval(by.loc[k, "mean"], by.loc[k, "ci_low"], by.loc[k, "ci_high"]) for k in DECOMPOSED]
+        cells += ["n/a" if by.loc[k, "parametric_share"] != by.loc[k, "parametric_share"]
+                  else f"{by.loc[k, 'parametric_share']:.0%}" for k in DECOMPOSED]
+        rows.append(cells)
+    draws = int(diffs["draws"].max())
+    return (f"Each effect's interval (95 %) holds two kinds of uncertainty. **Parametric**: the calibrated "
+            f"parameters are not known, only their posterior; the {draws} draws from it give different effects "
+            f"(their spread, net of chance). **Chance**: each draw's effect is estimated from a few seeds. The "
+            f"parametric share is the part of the interval's variance that is parameter uncertainty; the rest is "
+            f"chance, which more replications (-n) shrink and more draws do not.\n\n" + _md_table(header, rows))
 
 
 def _colors(labels):
@@ -359,9 +395,17 @@ def write_report(folder: str | Path, baseline: str = "baseline", targets: str | 
 
     n_runs = len(summaries)
     reps = summaries.groupby("scenario")["replication"].nunique()
-    intro = (f"{n_runs} runs: {len(reps)} scenario(s) x {int(reps.max())} replication(s) of {days} days. "
-             f"Replication i uses the same seed in every scenario, so differences are paired. "
-             f"Intervals are 95 % t-intervals across replications.")
+    n_draws = int(raw["draw"].nunique()) if "draw" in raw.columns else 1
+    if n_draws > 1:
+        intro = (f"{n_runs} runs: {len(reps)} scenario(s) x {n_draws} parameter draws from the posterior x "
+                 f"{int(reps.max())} replication(s) of {days} days. Every scenario runs under the same draws, and "
+                 f"replication i uses the same seed in every scenario and draw, so differences are paired by draw "
+                 f"and seed. Intervals are 95 % intervals that hold the uncertainty of the parameters (the spread "
+                 f"between draws) as well as chance (the spread between seeds): see \"What the intervals hold\".")
+    else:
+        intro = (f"{n_runs} runs: {len(reps)} scenario(s) x {int(reps.max())} replication(s) of {days} days. "
+                 f"Replication i uses the same seed in every scenario, so differences are paired. "
+                 f"Intervals are 95 % t-intervals across replications: chance only, with the parameters fixed.")
     if not status.complete:
         intro = (f"PARTIAL REPORT: {status.describe(limit=10)}. The figures below are of the {status.sound} "
                  f"runs there, not of the whole batch. " + intro)
@@ -372,6 +416,8 @@ def write_report(folder: str | Path, baseline: str = "baseline", targets: str | 
         sections.append((f"Paired differences against {baseline} (mean [95 % CI])", _md_table(dh, dr), "differences"))
     elif baseline not in set(raw["scenario"]):
         sections.append(("Paired differences", f"No scenario named {baseline!r} in this batch: no differences.", None))
+    if len(diffs) and n_draws > 1:
+        sections.append(("What the intervals hold", uncertainty_markdown(diffs, baseline), None))
     if reported:
         reported_rows = [[MEASURES[t.key].label, f"{MEASURES[t.key].format(t.reported)}: {t.source}"]
                          for t in reported]

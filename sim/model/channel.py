@@ -5,8 +5,10 @@ boats, the patrols, the surveillance and the maritime units together. It knows
 nothing of files: it takes a validated :class:`~sim.scenario.Scenario` and a
 seed, and hands back its results as pandas tables and a summary dict.
 
-Each day at noon (model time *d* for day *d - 1*) people arrive at the camps,
-networks send for vans, and, when the sea allows, commit boats for the night.
+Each day at noon (model time *d* for day *d - 1*) people arrive at the camps
+(as many as the route's record draws), some leave them, the police may clear
+one, networks order boats and send for vans, and, when the sea allows, commit
+boats for the night.
 Everything else happens in events inside the night. A day with no launch costs
 one step and nothing more.
 """
@@ -25,7 +27,7 @@ from sim.model.draws import uniform
 from sim.model.mesa_compat import install_event_list, schedule_held
 from sim.model.geography import Sectors, build_grid, hand_back_grid, load_coast
 from sim.model.maritime import MaritimeCommand
-from sim.model.migrants import Camp, seasonal_inflow
+from sim.model.migrants import Camp, RouteResponse, seasonal_inflow
 from sim.model.networks import Beliefs, SmugglingNetwork, stopped_value
 from sim.outcomes import BoatRecord, DayRecord, Outcome, frame, summarise
 from sim.model.patrols import Gendarmerie
@@ -39,7 +41,7 @@ class ChannelModel(Model):
 
     Args:
         scenario: the validated scenario.
-        seed: the run's seed (all randomness comes from ``self.rng``).
+        seed: the run's seed (all randomness comes from it: ``self.rng``, and the streams of the camps and of returns).
 
     Attributes:
         inputs: the scenario the run is given (Mesa's ``Model.scenario`` is Mesa's own); each
@@ -75,12 +77,14 @@ class ChannelModel(Model):
         self.sectors = Sectors(len(weights), self.coast.length_km, tuple(weights))
 
         loon, calais = self.coast.camps
+        streams = {name: np.random.default_rng([int(seed), offset]) for name, offset in Camp.STREAMS.items()}
         self.camps = [
-            Camp(self, self.grid[(loon.col, loon.row)], loon.name, camp_params.dunkirk_share),
-            Camp(self, self.grid[(calais.col, calais.row)], calais.name, 1.0 - camp_params.dunkirk_share),
+            Camp(self, self.grid[(loon.col, loon.row)], loon.name, camp_params.dunkirk_share, streams),
+            Camp(self, self.grid[(calais.col, calais.row)], calais.name, 1.0 - camp_params.dunkirk_share, streams),
         ]
         for camp in self.camps:
             camp.people = int(round(camp_params.initial_people * camp.share))
+        self.response = RouteResponse(camp_params)
         self.gendarmerie = Gendarmerie(self, self.coast, self.sectors)
         self.surveillance = Surveillance(self, self.coast, self.sectors, self.gendarmerie.units_per_sector)
         self.maritime = MaritimeCommand(self, self.coast, self.sectors)
@@ -96,7 +100,10 @@ class ChannelModel(Model):
         self._boats_cache: tuple[int, pd.DataFrame] | None = None
         self._crossed_total = 0
         self._committed_today = 0
-        self._waiting_at_noon = 0
+        self._waiting_at_noon = sum(camp.people for camp in self.camps)
+        self._crossed_seen = 0
+        self._camp_counts = (0, 0, 0)  # arrived, left, cleared: the camps' totals at the last noon
+        self._day_counts = (0, 0, 0)   # the same, over the last day
         self._days: list[DayRecord] = []  # the state of each day; its counts come from the boats
 
     # -- one day ----------------------------------------------------------------------
@@ -109,10 +116,16 @@ class ChannelModel(Model):
         self._apply_schedule(self.dates[d])
         returns = self.policies.returns
         returns.daily(self._crossed_total)
-        inflow = self.inflow[d] * returns.deterrence(self._crossed_total)
+        self.response.update(self._crossed_total - self._crossed_seen, self._waiting_at_noon, returns.returned_today)
+        self._crossed_seen = self._crossed_total
+        inflow = self.inflow[d] * self.response.factor()
         for camp in self.camps:
             camp.receive(inflow)
+            camp.daily(self.inputs)
         self._waiting_at_noon = sum(camp.people for camp in self.camps)
+        totals = tuple(sum(getattr(camp, k) for camp in self.camps) for k in ("arrived", "left", "cleared"))
+        self._day_counts = tuple(now_ - before for now_, before in zip(totals, self._camp_counts))
+        self._camp_counts = totals
         self.gendarmerie.release_all(now)
         self.beliefs.forget(self.inputs.networks.forgetting_per_day)
         for net in self.networks:
@@ -152,6 +165,8 @@ class ChannelModel(Model):
             day=d, date=self.dates[d], wave_m=self.wave_today, night_hours=night_hours,
             camp_people=self._waiting_at_noon, boats_in_stock=sum(net.boats for net in self.networks),
             boats_committed=self._committed_today, people_returned=self.policies.returns.returned_today,
+            people_came_to_camps=self._day_counts[0], people_left_coast=self._day_counts[1],
+            people_cleared=self._day_counts[2],
             interception=self.policies.shallow_water_interception.label(),
         ))
 
@@ -293,7 +308,13 @@ class ChannelModel(Model):
     def summary(self) -> dict:
         """The run's summary (keys ``sim.outcomes.SUMMARY_KEYS``)."""
         counters = {"people_returned": self.policies.returns.returned}
+        for key, attr in (("people_came_to_camps", "arrived"), ("people_left_coast", "left"),
+                          ("people_cleared", "cleared")):
+            counters[key] = sum(getattr(camp, attr) for camp in self.camps)
+        counters["people_waiting_mean"] = (sum(day.camp_people for day in self._days) / len(self._days)
+                                           if self._days else float("nan"))
         counters["boats_seized_from_vans"] = sum(n.seized_from_vans for n in self.networks)
         counters["boats_seized_in_raids"] = sum(n.seized_in_raids for n in self.networks)
+        counters["boats_bought"] = sum(n.bought for n in self.networks)
         return summarise(self._boats(), days=self.inputs.days, seed=self.seed, scenario=self.inputs.name,
                          counters=counters)

@@ -3,10 +3,20 @@
 Each network works the coast around its centre and draws people from one camp.
 
 Supply (seed 003): boats and engines wait in the network's warehouse in
-Germany, restocked from further east; a van brings a load about four hours'
+Germany, bought from further east; a van brings a load about four hours'
 drive away when the network's stock on the coast runs low. Intelligence on the
 vans can lead to the cargo being seized, and once facilitation is a crime in
 Germany warehouses can be raided. A network with no boat cannot launch.
+
+The warehouse is restocked by a market, not at a fixed rate: each day a
+network orders enough to keep its warehouse and the boats on order at its
+recent losses (boats launched, seized or abandoned, an exponentially weighted
+average) over the lead time and some days' cover; the suppliers deliver what
+was ordered after the lead time, at most their capacity a day. A network that
+loses more boats buys more, and seizures then cost it time and money rather
+than capping its launches, unless they outrun the suppliers. Boats and engines
+are one kit: they travel together in the vans (seed 003), and no figure would
+tell their supplies apart.
 
 Each night it decides whether the sea allows a launch (rarely above 0.5 m
 waves, never above 1 m: Times analysis), how many boats, beach launch or taxi
@@ -99,11 +109,20 @@ class SmugglingNetwork(Agent):
         self.home_km = home_km
         self.camp = camp
         self.boats = params.initial_boats
-        self.warehouse = model.inputs.supply.warehouse_boats
+        supply = model.inputs.supply
+        self.warehouse = supply.warehouse_boats
+        # The market: the network's estimate of its daily losses, and its orders in transit
+        # (one per day of the lead time, oldest first), started at that estimate.
+        self.use = supply.initial_use_per_day
+        self._lost_today = 0
+        self._lead = max(0, int(round(supply.lead_time_days)))
+        self.on_order = [min(self.use, supply.supplier_capacity_per_day)] * self._lead
+        self._delivered_fraction = 0.0
         self.van_due: float | None = None
         self._van_seized = False
         self.seized_from_vans = 0
         self.seized_in_raids = 0
+        self.bought = 0  # boats delivered to its warehouse since the start
         self.beliefs = beliefs
         self.row = row
         self.site_risk = self.beliefs.site[row]  # views of its row: updated in place
@@ -142,7 +161,7 @@ class SmugglingNetwork(Agent):
 
     # -- each day ---------------------------------------------------------------------
     def daily(self) -> None:
-        """Restock the warehouse, face raids, and send for a van if needed; pressure eases a little.
+        """Order boats, take delivery, face raids, and send for a van if needed; pressure eases a little.
 
         The learned risks of beaches and modes are forgotten for all networks at
         once (``Beliefs.forget``, called by the model each day).
@@ -150,13 +169,27 @@ class SmugglingNetwork(Agent):
         params = self.params
         f = params.forgetting_per_day
         self.pressure += f * (PRIOR_SITE_RISK - self.pressure)
-        supply = self.model.inputs.supply
         rng = self.model.rng
-        self.warehouse = min(supply.warehouse_capacity, self.warehouse + int(rng.poisson(supply.restock_per_day)))
+        self._restock()
         seized = self.model.policies.warehouse_raids.seized(rng, self.warehouse)
         self.warehouse -= seized
         self.seized_in_raids += seized
+        self._lost_today += seized
         self.resupply()
+
+    def _restock(self) -> None:
+        """The day's delivery (ordered a lead time ago) and the day's order, from the estimate of losses."""
+        supply = self.model.inputs.supply
+        self.use += (self._lost_today - self.use) / supply.use_memory_days
+        self._lost_today = 0
+        wanted = self.use * (supply.lead_time_days + supply.order_cover_days)
+        order = min(supply.supplier_capacity_per_day, max(0.0, wanted - self.warehouse - sum(self.on_order)))
+        self.on_order.append(order)
+        arriving = self.on_order.pop(0) + self._delivered_fraction  # whole boats; the rest comes with the next
+        whole = int(arriving)
+        self._delivered_fraction = arriving - whole
+        self.bought += whole
+        self.warehouse = min(supply.warehouse_capacity, self.warehouse + whole)
 
     def resupply(self) -> None:
         """Send for a van from the warehouse when stock is low (seed 003: about 4 hours away)."""
@@ -175,6 +208,7 @@ class SmugglingNetwork(Agent):
     def _on_van_arrives(self) -> None:
         if self._van_seized:
             self.seized_from_vans += self._van_load
+            self._lost_today += self._van_load
         else:
             self.boats += self._van_load
         self.van_due = None
@@ -288,6 +322,8 @@ class SmugglingNetwork(Agent):
         self.pressure += self.params.site_learning_rate * (stopped_value(outcome) - self.pressure)
         if boat_kept:
             self.boats += 1
+        else:
+            self._lost_today += 1
 
     def learn(self, site: int, kind: BoatKind, outcome: Outcome, weight: float) -> None:
         """Update the risk of a beach and of a mode from one outcome (own: weight 1; heard: less).

@@ -200,6 +200,10 @@ class UkLiaison(PolicyUnit):
 class Returns(PolicyUnit):
     """Returns to France under "one in, one out" (seed 004): some of those returned try again.
 
+    Whether returns deter people from coming is left to the camps' response to
+    the route's record (``migrants.RouteResponse``): the share of those crossed
+    who are returned lowers it.
+
     Attributes:
         returned: people returned since the start.
         returned_today: people returned today.
@@ -232,13 +236,6 @@ class Returns(PolicyUnit):
         camps = self.model.camps
         for camp, k in zip(camps, rng.multinomial(retry, [c.share for c in camps])):
             camp.give_back(int(k))
-
-    def deterrence(self, crossed: int) -> float:
-        """Factor on arrivals at the camps: they fall with the share returned, if the scenario assumes so."""
-        params = self.params
-        if not self.on or params.deterrence <= 0 or crossed <= 0:
-            return 1.0
-        return max(0.0, 1.0 - params.deterrence * self.returned / crossed)
 
 
 #: Every policy unit, one per switch of ``scenario.Policy``.

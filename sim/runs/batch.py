@@ -2,7 +2,9 @@
 
 Seeds come from ``numpy.random.SeedSequence``: replication *i* gets the same
 seed in every scenario and sweep point (common random numbers), so policy
-differences are paired. Runs go to a local process pool, to a Dask cluster
+differences are paired. With parameter draws from a posterior
+(``sim.runs.posterior``), every scenario runs under every draw with the same
+seeds: pairs by draw and seed. Runs go to a local process pool, to a Dask cluster
 (``distributed.Client(address).get_executor()``), or run in this process
 (one worker); the same seed gives the same results on any of them.
 
@@ -30,10 +32,11 @@ import yaml
 
 from sim.errors import PlanError, ScenarioError, StoreError
 from sim.runs.executors import executor_for
+from sim.runs.posterior import Posterior
 from sim.runs.rundir import code_provenance
 from sim.runs.store import (BatchLock, check_run, discard_run, read_manifest, read_summaries, run_hash,
                             write_manifest, write_run)
-from sim.scenario import Scenario, from_dict, parse_value, set_keys
+from sim.scenario import Scenario, from_dict, get_key, parse_value, set_keys
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ class RunSpec:
     replication: int
     seed: int
     key: str
+    draw: int = -1                                       # row of the posterior drawn (-1: no draws)
+    parameters: dict = field(default_factory=dict)       # the draw's values that were applied (dotted keys)
 
 
 @dataclass
@@ -99,25 +104,39 @@ def replication_seeds(base_seed: int, n: int) -> list[int]:
     return [int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for c in children]  # 63 bits: int64 columns
 
 
-def _runs_at(name: str, base: dict, point: dict, seeds: list[int], where: str) -> list[RunSpec]:
-    """The replications of one scenario at one point (dotted keys set over ``base``), validated."""
+def _runs_at(name: str, base: dict, point: dict, seeds: list[int], where: str,
+             draw: dict | None = None) -> list[RunSpec]:
+    """The replications of one scenario at one point (dotted keys set over ``base``, after a draw's), validated."""
+    applied = _own_values_kept(base, draw["point"]) if draw else {}
     try:
-        content = from_dict(set_keys(base, point), name).to_dict()
+        content = from_dict(set_keys(set_keys(base, applied), point), name).to_dict()
     except ScenarioError as exc:
         raise ScenarioError(f"{where}: {exc}") from None
-    return [RunSpec(name, content, point, i, seed, run_hash(content, seed)) for i, seed in enumerate(seeds)]
+    row = draw["draw"] if draw else -1
+    return [RunSpec(name, content, point, i, seed, run_hash(content, seed), row, applied)
+            for i, seed in enumerate(seeds)]
+
+
+def _own_values_kept(base: dict, point: dict) -> dict:
+    """A draw's values, but for the keys a scenario sets to a value of its own (not the default), which it keeps."""
+    defaults = Scenario().model_dump()
+    return {k: v for k, v in point.items() if get_key(base, k) == get_key(defaults, k)}
 
 
 def plan_batch(scenarios: list[Scenario], replications: int, days: int | None = None,
-               sweeps: list[tuple[str, list]] | None = None, base_seed: int = 0) -> BatchPlan:
-    """Expand scenarios x sweep points x replications into runs.
+               sweeps: list[tuple[str, list]] | None = None, base_seed: int = 0,
+               posterior: Posterior | None = None, draws: int = 0) -> BatchPlan:
+    """Expand scenarios x parameter draws x sweep points x replications into runs.
 
     Args:
         scenarios: validated scenarios (names must differ).
-        replications: replications of each scenario and sweep point.
+        replications: replications of each scenario, draw and sweep point.
         days: days per run (the scenarios' own when None).
-        sweeps: ``(dotted key, values)`` pairs; their cartesian product is swept.
-        base_seed: entropy of the ``SeedSequence`` the seeds come from.
+        sweeps: ``(dotted key, values)`` pairs; their cartesian product is swept (over a draw's values).
+        base_seed: entropy of the ``SeedSequence`` the seeds come from (and of the choice of draws).
+        posterior: parameter sets to draw from; every scenario runs under each draw with the same
+            seeds. A scenario that sets one of its parameters to a value of its own keeps that value.
+        draws: how many distinct particles to draw from ``posterior``.
 
     Raises:
         ScenarioError: duplicate names, or a sweep value the schema rejects.
@@ -126,7 +145,8 @@ def plan_batch(scenarios: list[Scenario], replications: int, days: int | None = 
     if len(set(names)) != len(names):
         raise ScenarioError(f"scenarios: names must differ, got {', '.join(names)}")
     sweeps = sweeps or []
-    check_size(len(scenarios) * math.prod(len(values) for _, values in sweeps) * replications)
+    chosen = posterior.draw(draws, base_seed) if posterior is not None else [None]
+    check_size(len(scenarios) * len(chosen) * math.prod(len(values) for _, values in sweeps) * replications)
     seeds = replication_seeds(base_seed, replications)
     runs, contents = [], {}
     for scenario in scenarios:
@@ -134,10 +154,12 @@ def plan_batch(scenarios: list[Scenario], replications: int, days: int | None = 
         if days is not None:
             base["days"] = days
         contents[scenario.name] = from_dict(base, scenario.name).to_dict()
-        for point in itertools.product(*(values for _, values in sweeps)):
-            sweep = {k: v for (k, _), v in zip(sweeps, point)}
-            where = "--sweep " + ", ".join(f"{k}={v}" for k, v in sweep.items())
-            runs += _runs_at(scenario.name, base, sweep, seeds, where)
+        for draw in chosen:
+            for point in itertools.product(*(values for _, values in sweeps)):
+                sweep = {k: v for (k, _), v in zip(sweeps, point)}
+                where = ("--sweep " + ", ".join(f"{k}={v}" for k, v in sweep.items()) if sweep
+                         else f"{posterior.path}: particle {draw['draw']}" if draw else scenario.name)
+                runs += _runs_at(scenario.name, base, sweep, seeds, where, draw)
     definition = {
         "scenarios": {name: Scenario.model_validate(c).content_hash() for name, c in contents.items()},
         "replications": replications,
@@ -145,6 +167,9 @@ def plan_batch(scenarios: list[Scenario], replications: int, days: int | None = 
         "sweep": {k: v for k, v in sweeps},
         "seed": base_seed,
     }
+    if posterior is not None:
+        definition["posterior"] = {"file": posterior.digest, "draws": draws,
+                                   "particles": [d["draw"] for d in chosen]}
     return BatchPlan(definition, runs, contents)
 
 
@@ -183,6 +208,9 @@ def execute_run(spec: RunSpec, runs_dir: str, provenance: dict) -> None:
     model = ChannelModel(scenario, seed=spec.seed).run()
     seconds = time.perf_counter() - t0
     ids = {"scenario": spec.scenario_name, "replication": spec.replication, "seed": spec.seed, "run": spec.key}
+    if spec.draw >= 0:
+        ids["draw"] = spec.draw
+        ids.update({f"draw.{k}": v for k, v in spec.parameters.items()})
     ids.update({f"sweep.{k}": v for k, v in spec.sweep.items()})
 
     def tag(df: pd.DataFrame) -> pd.DataFrame:
@@ -258,6 +286,7 @@ def run_batch(folder: str | Path, plan: BatchPlan, *, workers: int = 1, schedule
         entry.update({"resumed" if "finished" in entry else "last_started": now, **code_provenance()})
         # Every run the batch plans, so that a reader can tell a finished batch from one that is not.
         entry["planned"] = {spec.key: f"{spec.scenario_name} replication {spec.replication}"
+                            + (f", draw {spec.draw}" if spec.draw >= 0 else "")
                             + "".join(f", {k}={v}" for k, v in spec.sweep.items()) for spec in plan.runs}
         entry.pop("finished", None)
         manifest["batches"] = batches

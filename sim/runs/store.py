@@ -327,7 +327,9 @@ def load_results(folder: str | Path, status: Completeness | None = None) -> dict
     Returns:
         ``{"summaries": ..., "boats": ..., "daily": ...}``: pandas DataFrames
         with columns ``scenario``, ``replication``, ``seed``, ``run`` and one
-        column per sweep key (named ``sweep.<key>``) beside the model's own.
+        column per sweep key (named ``sweep.<key>``) beside the model's own; a batch run with
+        parameter draws (``--posterior``) adds ``draw`` (the particle's row in the posterior) and
+        one column per parameter with the value the run had (``draw.<key>``).
 
     Raises:
         StoreError: the folder is missing or holds no batch.
@@ -351,7 +353,8 @@ def load_results(folder: str | Path, status: Completeness | None = None) -> dict
                  if sound else pd.DataFrame())
     boats = _concat([runs_dir / f"{k}.boats.parquet" for k in keys])
     daily = _concat([runs_dir / f"{k}.daily.parquet" for k in keys])
-    order = ["scenario", "replication"] + [c for c in summaries.columns if c.startswith("sweep.")]
+    order = (["scenario"] + (["draw"] if "draw" in summaries.columns else []) + ["replication"]
+             + [c for c in summaries.columns if c.startswith("sweep.")])
     names = list(dict.fromkeys(n for b in manifest.get("batches", []) for n in b["definition"]["scenarios"]))
     for df in (summaries, boats, daily):
         if len(df):  # scenarios in the order the batches named them
