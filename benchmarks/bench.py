@@ -115,7 +115,8 @@ def scaling(repeats: int, quick: bool) -> dict:
     grown = [base.with_overrides(camps={"inflow_per_day": base.camps.inflow_per_day * f,
                                         "initial_people": int(base.camps.initial_people * f)},
                                  networks={"max_boats_per_night": int(base.networks.max_boats_per_night * f)},
-                                 supply={"restock_per_day": base.supply.restock_per_day * f})
+                                 supply={"initial_use_per_day": base.supply.initial_use_per_day * f,
+                                         "supplier_capacity_per_day": base.supply.supplier_capacity_per_day * f})
              for f in inflow]
     t_in = _walls(grown, repeats)
     boats = [ChannelModel(s, 0).run().summary()["boats_attempted"] for s in grown]

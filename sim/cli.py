@@ -57,6 +57,17 @@ def _count(text: str) -> int:
     return _whole(text, 0)
 
 
+def _share(text: str) -> float:
+    """A share strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1 (exclusive), got {text}")
+    return value
+
+
 def _seed(text: str) -> int:
     return _whole(text, 0, "a seed")
 
@@ -224,7 +235,10 @@ def build_parser() -> argparse.ArgumentParser:
                           "(the runs must cover the whole year)")
     _record_options(cal)
     cal.add_argument("--population", type=_positive, default=40, help="particles per generation (default 40)")
-    cal.add_argument("--generations", type=_positive, default=4, help="ABC-SMC generations (default 4)")
+    cal.add_argument("--generations", type=_positive, default=4,
+                     help="ABC-SMC generations (default 4; 1 is rejection ABC, its particles of equal weight)")
+    cal.add_argument("--acceptance", type=_share, default=0.5, metavar="Q",
+                     help="share of each generation's distances accepted below, e.g. 0.1 (default 0.5)")
     cal.add_argument("--check-top", type=_positive, metavar="K",
                      help="write the calibrated scenario with the one of the K particles of highest weight whose "
                           "replications best reproduce the observed values (default: the posterior medians)")
@@ -428,7 +442,7 @@ def cmd_calibrate(args) -> int:
                           population=args.population, generations=args.generations, days=args.days,
                           seed=args.seed, workers=workers, scheduler=scheduler,
                           observed_year=args.observed, record=record, check_top=args.check_top or 0,
-                          check_replications=args.check_replications or 20)
+                          check_replications=args.check_replications or 20, acceptance=args.acceptance)
     for key, s in res.summary.items():
         print(f"  {key:48s} median {s['median']:.4g}  90 % [{s['q05']:.4g}, {s['q95']:.4g}]  prior {s['prior']}")
     point = json.loads(res.files["posterior_json"].read_text())["point"]

@@ -257,7 +257,8 @@ REPORT_OUTCOMES = ("launch_success_rate", "crossing_success_rate", "taxi_boat_su
 RUN_TABLE = ("boats_attempted", "boats_prevented_on_land", "boats_intercepted_at_sea", "boats_failed_at_sea",
              "boats_crossed", "taxi_boats_attempted", "people_attempted", "people_prevented", "people_crossed",
              "people_rescued", "deaths", "launch_success_rate", "crossing_success_rate", "taxi_boat_success_rate",
-             "mean_people_per_boat", "sea_interventions", "lives_at_risk", "officer_injuries")
+             "mean_people_per_boat", "sea_interventions", "lives_at_risk", "officer_injuries",
+             "people_came_to_camps", "people_left_coast", "people_waiting_mean")
 
 #: The outcomes sensitivity analysis looks at unless told otherwise.
 SENSITIVITY_OUTCOMES = ("people_crossed", "people_prevented", "taxi_boat_success_rate", "launch_success_rate",

@@ -124,3 +124,18 @@ def test_the_check_takes_the_particle_whose_replications_reproduce_the_observed_
     assert table["particle"].tolist()[0] == 1 and set(table["particle"]) == {0, 1, 2}  # the 3 heaviest only
     assert table.loc[table["particle"] == 1, "inside_90"].item() == 1
     assert table.loc[table["particle"] == 0, "inside_90"].item() == 0
+
+
+def test_one_generation_is_rejection_abc_with_particles_of_equal_weight(calibration, tmp_path):
+    """--generations 1 --acceptance Q: prior draws, the closest share Q kept, all of the same weight."""
+    folder, _ = calibration
+    scenario = load_scenario(folder / "small.yaml")
+    params = [Uncertain(key="camps.inflow_per_day", low=50.0, high=250.0)]
+    res = run_calibration(tmp_path / "out", scenario, folder / "small.yaml", params,
+                          load_targets(folder / "targets.yaml"), folder / "targets.yaml",
+                          population=12, generations=1, acceptance=0.3, seed=2, workers=1)
+    weights = res.posterior["weight"].to_numpy()
+    assert len(weights) == 12 and np.allclose(weights, 1 / 12)
+    info = json.loads(res.files["posterior_json"].read_text())
+    assert info["acceptance"] == 0.3 and info["effective_sample_size"] == pytest.approx(12)
+    assert info["simulations"] > 12 / 0.3 * 0.5  # about 40 prior draws for 12 kept (and the calibration sample)

@@ -108,7 +108,7 @@ def test_people_wait_through_rough_spells_and_surge_on_calm_days(year):
     waiting = daily["camp_people"].to_numpy()
     rough = (daily["wave_m"] > year.inputs.networks.max_launch_wave_m).to_numpy()
     assert boats[rough].sum() == 0
-    # People keep arriving while nothing leaves: the camps are fuller on the
+    # People keep arriving while no boat leaves: the camps are fuller on the
     # first launch day after three or more days without launches ...
     launch = boats > 0
     quiet_before = np.array([i >= 3 and not launch[i - 3:i].any() for i in range(len(boats))])

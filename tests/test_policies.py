@@ -170,3 +170,19 @@ def test_the_dated_patch_keeps_the_limits_of_each_key():
     assert patch.model_fields["level"].description == "an example limit"
     with pytest.raises(ValueError):
         patch(level=9)
+
+
+def test_weekly_clearances_move_more_people_and_more_leave_the_coast(replicates):
+    mean, se = paired(replicates, "clearances_weekly", "people_cleared")
+    assert mean > 2 * se, (mean, se)
+    mean, se = paired(replicates, "clearances_weekly", "people_left_coast")
+    assert mean > 2 * se, (mean, se)
+
+
+def test_crossings_rise_without_land_enforcement_and_fall_with_twice_as_much(replicates):
+    """People stopped may give up, and a route that works draws more people: enforcement changes who crosses."""
+    mean, se = paired(replicates, "structure/no_land_enforcement", "people_crossed")
+    assert mean > 2 * se, (mean, se)
+    assert values(replicates("structure/no_land_enforcement"), "people_prevented").max() == 0
+    mean, se = paired(replicates, "structure/land_enforcement_doubled", "people_crossed")
+    assert mean < -2 * se, (mean, se)

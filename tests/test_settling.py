@@ -16,7 +16,7 @@ from tests.conftest import SCENARIOS
 
 YEARS = 5
 REPLICATIONS = 10
-SHIPPED = sorted(p.stem for p in SCENARIOS.glob("*.yaml") if p.stem != "targets")
+SHIPPED = sorted(str(p.relative_to(SCENARIOS).with_suffix("")) for p in SCENARIOS.rglob("*.yaml") if p.stem != "targets")
 
 
 def _yearly_waiting(args):

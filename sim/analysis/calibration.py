@@ -140,13 +140,14 @@ def _replicate(job) -> tuple[int, dict]:
 
 
 def check_particles(simulator: _Simulator, posterior: pd.DataFrame, keys: list[str], observed: dict, top: int,
-                    replications: int, workers: int = 1) -> tuple[int, pd.DataFrame]:
+                    replications: int, workers: int = 1, distances: pd.Series | None = None) -> tuple[int, pd.DataFrame]:
     """The particle of the posterior whose replications best reproduce the observed statistics.
 
     A posterior point, chosen by a predictive check rather than as the medians
     of the marginals (which, for a wide posterior with correlated parameters,
     need not be a point the posterior favours): the ``top`` particles of the
-    highest weight are each run for seeds 0 to ``replications`` - 1 (the same
+    highest weight (of the smallest ABC distance among equal weights, when
+    ``distances`` are given: a posterior of one generation is equally weighted) are each run for seeds 0 to ``replications`` - 1 (the same
     seeds for all: common random numbers), and the chosen one has the most
     statistics whose observed value lies inside its 90 % predictive interval,
     ties broken by the smallest mean distance of the replications' medians
@@ -162,7 +163,8 @@ def check_particles(simulator: _Simulator, posterior: pd.DataFrame, keys: list[s
 
     from sim.analysis.patterns import QUANTILES, classify
 
-    candidates = posterior.sort_values("weight", ascending=False).head(top).index.tolist()
+    order = posterior.assign(_distance=distances if distances is not None else 0.0)
+    candidates = order.sort_values(["weight", "_distance"], ascending=[False, True]).head(top).index.tolist()
     particles = {i: {f"p{j}": float(posterior.loc[i, k]) for j, k in enumerate(keys)} for i in candidates}
     jobs = [(simulator, i, particles[i], seed) for i in candidates for seed in range(replications)]
     if workers > 1:
@@ -200,7 +202,8 @@ def run_calibration(out: str | Path, scenario: Scenario, scenario_path: str | Pa
                     targets: list[Target], targets_path: str | Path, *, population: int = 40,
                     generations: int = 4, days: int | None = None, seed: int = 0, workers: int = 1,
                     scheduler: str | None = None, observed_year: int | None = None,
-                    record=None, check_top: int = 0, check_replications: int = 20) -> CalibrationResult:
+                    record=None, check_top: int = 0, check_replications: int = 20,
+                    acceptance: float = 0.5) -> CalibrationResult:
     """Fit ``uncertain`` to ``targets`` by ABC-SMC and write the posterior and a calibrated scenario.
 
     Args:
@@ -222,6 +225,10 @@ def run_calibration(out: str | Path, scenario: Scenario, scenario_path: str | Pa
             scenario's runs must cover the year).
         record: the observed record (``sim.analysis.observed.load_record``; the
             shipped copy when None).
+        acceptance: the quantile of the previous distances each generation accepts below (pyabc's
+            ``QuantileEpsilon`` alpha). With one generation, that is rejection ABC: particles drawn
+            from the prior, the ``acceptance`` share of them closest to the observed values kept, all
+            of equal weight.
         check_top: when above 0, the calibrated scenario takes the particle that
             :func:`check_particles` chooses among the ``check_top`` of highest weight,
             each run ``check_replications`` times, rather than the posterior medians.
@@ -254,16 +261,18 @@ def run_calibration(out: str | Path, scenario: Scenario, scenario_path: str | Pa
     else:
         distance = _Distance(targets)
     simulator = _Simulator(scenario, uncertain, targets, days, observed)
-    abc = pyabc.ABCSMC(simulator, prior, distance,
-                       population_size=population, sampler=sampler)
+    abc = pyabc.ABCSMC(simulator, prior, distance, population_size=population, sampler=sampler,
+                       eps=pyabc.epsilon.QuantileEpsilon(alpha=acceptance))
     db = out / "abc.db"
     abc.new(f"sqlite:///{db}", observed_values)
     history = abc.run(max_nr_populations=generations)
-    df, w = history.get_distribution()
-    w = np.asarray(w, dtype=float)
-    posterior = pd.DataFrame({p.key: df[f"p{i}"].to_numpy() for i, p in enumerate(uncertain)})
+    particles = history.get_population().particles
+    w = np.array([particle.weight for particle in particles], dtype=float)
+    posterior = pd.DataFrame({p.key: [float(particle.parameter[f"p{i}"]) for particle in particles]
+                              for i, p in enumerate(uncertain)})
     posterior["weight"] = w / w.sum()
     posterior.to_csv(out / "posterior.csv", index=False)
+    distances = pd.Series([float(particle.distance) for particle in particles], index=posterior.index)
     summary = {}
     for p in uncertain:
         v = posterior[p.key].to_numpy()
@@ -276,13 +285,14 @@ def run_calibration(out: str | Path, scenario: Scenario, scenario_path: str | Pa
     info = {"parameters": summary, "generations": int(history.max_t + 1), "population": population,
             "epsilons": [float(e) for e in pops["epsilon"].tolist()[1:]], "seed": seed, "workers": workers,
             "simulations": int(history.total_nr_simulations), "days": days or scenario.days,
+            "acceptance": acceptance, "effective_sample_size": float(1.0 / np.sum((w / w.sum()) ** 2)),
             "observed_year": observed_year, "statistics": observed_values}
     point = {k: v["median"] for k, v in summary.items()}
     how = "posterior medians"
     if check_top > 0:
         keys = [p.key for p in uncertain]
         chosen, checked = check_particles(simulator, posterior, keys, observed_values, check_top,
-                                          check_replications, workers if not scheduler else 1)
+                                          check_replications, workers if not scheduler else 1, distances)
         checked.to_csv(out / "checked.csv", index=False)
         point = {k: float(posterior.loc[chosen, k]) for k in keys}
         best = checked.iloc[0]
@@ -336,7 +346,7 @@ def _fig_posterior(posterior: pd.DataFrame, uncertain: list[Uncertain], path: Pa
         ax.set_title(p.key, fontsize=8)
         ax.set_xlim(p.low, p.high)
     axes.flat[0].legend(fontsize=7)
-    fig.suptitle("ABC-SMC posterior (weighted particles of the last generation)", fontsize=9)
+    fig.suptitle("ABC posterior (the particles of the last generation, by weight)", fontsize=9)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
