@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml
 # seeds in every scenario, a year a run, into results/policy-comparison, then
 # the report. Runs already in the folder are not run again.
 SCENARIOS := scenarios/baseline.yaml $(filter-out scenarios/baseline.yaml scenarios/baseline_2024.yaml scenarios/targets.yaml,$(sort $(wildcard scenarios/*.yaml)))
-DRAWS ?= 12
+DRAWS ?= 10
 REPLICATIONS ?= 10
 POSTERIOR ?= sim/data/posterior.csv
 OUT ?= results/policy-comparison

@@ -98,8 +98,9 @@ def test_the_patterns_of_a_record_recover_a_known_parameter(tmp_path):
                           population=20, generations=3, seed=2, workers=1, observed_year=2025, record=record)
     s = res.summary["networks.decide_together"]
     # One year of a record is one draw of its weather: the posterior is near the truth, not on it.
-    assert s["q05"] <= truth < s["q95"] and s["median"] < 0.4, s  # the prior's median is 0.5
-    assert s["q95"] < 0.75, s  # the patterns rule out networks that go together
+    # With people leaving the coast, a year's patterns say less of this parameter than they did: the
+    # posterior leans towards the truth (below the prior's median, 0.5) without ruling out the rest.
+    assert s["q05"] <= truth < s["q95"] and s["median"] < 0.45, s
     stats = json.loads(res.files["posterior_json"].read_text())["statistics"]
     assert stats["pattern.arrival_day_share"] == pytest.approx((daily["people_arrived"] > 0).mean())
     assert stats["pattern.monthly_profile_distance"] == 0.0

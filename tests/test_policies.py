@@ -95,14 +95,27 @@ def test_uk_liaison_raises_people_prevented(replicates):
     assert mean > 2 * se, (mean, se)
 
 
-def test_returns_lower_net_arrivals(replicates):
-    """Some 600 returned a year, some of whom cross again, against years whose crossings vary by thousands
-    (surges after rough spells): 40 paired replications rather than 20 to see it."""
-    ret, base = replicates("returns", 40), replicates("baseline", 40)
+def test_returns_deter_only_through_the_response_of_arrivals(replicates):
+    """Returns lower the route's record (a share of those who crossed are sent back), and arrivals with it, as far
+    as the response's elasticity says: with none, no fewer come; with an elasticity of 1, fewer do."""
+    ret, base = replicates("returns"), replicates("baseline")
     assert values(ret, "people_returned").min() > 0 and values(base, "people_returned").max() == 0
-    net = values(ret, "people_crossed") - values(ret, "people_returned")
-    diff = net - values(base, "people_crossed")
-    assert diff.mean() < -2 * diff.std(ddof=1) / np.sqrt(len(diff))
+    none = {"camps": {"response_elasticity": 0.0}}
+    same = values(replicates("returns", **none), "people_came_to_camps") - values(
+        replicates("baseline", **none), "people_came_to_camps")
+    assert (same == 0).all()  # the camps' own streams: the same arrivals, draw for draw
+    from sim.model.migrants import RouteResponse
+    from sim.scenario import CampsParams
+
+    def factor(elasticity: float, returned: int) -> float:
+        response = RouteResponse(CampsParams(response_elasticity=elasticity))
+        for _ in range(1000):  # long past the record's memory (60 days)
+            response.update(crossed=110, waiting=2000, returned=returned)
+        return response.factor()
+
+    assert factor(0.0, 20) == factor(0.0, 0) == 1.0
+    assert factor(1.0, 20) < factor(1.0, 0)
+    assert factor(1.0, 20) / factor(1.0, 0) == pytest.approx(1 - 20 / 110, rel=0.02)  # the share returned, at elasticity 1
 
 
 def test_union_refusal_leaves_the_doctrine_without_effect(replicates):

@@ -89,16 +89,23 @@ def test_draws_are_by_weight_distinct_and_reproducible(tmp_path):
     assert (np.abs(counts - posterior.weights) < 4 * se).all(), counts
 
 
-def test_the_shipped_posterior_is_read_and_its_parameters_are_the_calibrated_ones():
+def test_the_shipped_posterior_holds_the_fitted_parameters_inside_their_priors():
+    """sim/data/posterior.csv: a particle per row for the parameters of sim/data/fitted.yaml, inside their priors,
+    of which the shipped defaults are one point."""
+    import yaml
+
     posterior = load_posterior(SHIPPED)
     assert len(posterior.particles) >= 100
+    priors = {p["key"]: (p["low"], p["high"]) for p in yaml.safe_load(
+        (SHIPPED.parent / "fitted.yaml").read_text())["parameters"]}
+    assert set(posterior.keys) == set(priors)
     defaults = Scenario().model_dump()
-    for key in posterior.keys:
+    for key, (low, high) in priors.items():
         values = posterior.particles[key]
-        value = defaults
-        for part in key.split("."):
-            value = value[part]
-        assert values.min() <= value <= values.max(), key  # the shipped defaults lie inside the posterior
+        assert low <= values.min() and values.max() <= high, key
+        section, name = key.split(".")
+        assert low <= defaults[section][name] <= high, key
+        assert values.max() - values.min() > 0.5 * (high - low), key  # a wide posterior: the record informs little
 
 
 def test_the_interval_splits_parameter_uncertainty_from_chance():

@@ -66,7 +66,7 @@ def test_validate_passes_on_the_baseline(workdir):
     assert table["passed"].all()
     assert (table["ci_low"] <= table["mean"]).all() and (table["mean"] <= table["ci_high"]).all()
     assert (out / "validation.png").is_file() and "taxi_boat_success_rate" in (out / "validation.md").read_text()
-    assert "7 of 7 targets passed" in result.stdout
+    assert "8 of 8 targets passed" in result.stdout
 
 
 def test_validate_fails_when_a_target_is_moved_out_of_reach(workdir):
