@@ -76,9 +76,8 @@ def interval(values: np.ndarray, draws: np.ndarray | None = None, level: float =
     labels = np.unique(groups)
     if len(labels) < 2:
         m, lo, hi = mean_ci(v, level)
-        n = len(v)
-        se = (hi - m) / stats.t.ppf(0.5 + level / 2, n - 1) if n >= 2 else float("nan")
-        return Interval(m, lo, hi, n, 1, se_chance=se)
+        se = float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) >= 2 else float("nan")
+        return Interval(m, lo, hi, len(v), 1, se_chance=se)
     means = np.array([v[groups == g].mean() for g in labels])
     sizes = np.array([(groups == g).sum() for g in labels])
     within = [v[groups == g].var(ddof=1) for g in labels if (groups == g).sum() > 1]

@@ -115,8 +115,7 @@ class SmugglingNetwork(Agent):
         # (one per day of the lead time, oldest first), started at that estimate.
         self.use = supply.initial_use_per_day
         self._lost_today = 0
-        self._lead = max(0, int(round(supply.lead_time_days)))
-        self.on_order = [min(self.use, supply.supplier_capacity_per_day)] * self._lead
+        self.on_order = [min(self.use, supply.supplier_capacity_per_day)] * max(0, int(round(supply.lead_time_days)))
         self._delivered_fraction = 0.0
         self.van_due: float | None = None
         self._van_seized = False

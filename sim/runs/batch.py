@@ -32,11 +32,11 @@ import yaml
 
 from sim.errors import PlanError, ScenarioError, StoreError
 from sim.runs.executors import executor_for
-from sim.runs.posterior import Posterior
+from sim.runs.posterior import Posterior, kept_by
 from sim.runs.rundir import code_provenance
 from sim.runs.store import (BatchLock, check_run, discard_run, read_manifest, read_summaries, run_hash,
                             write_manifest, write_run)
-from sim.scenario import Scenario, from_dict, get_key, parse_value, set_keys
+from sim.scenario import Scenario, from_dict, parse_value, set_keys
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def replication_seeds(base_seed: int, n: int) -> list[int]:
 def _runs_at(name: str, base: dict, point: dict, seeds: list[int], where: str,
              draw: dict | None = None) -> list[RunSpec]:
     """The replications of one scenario at one point (dotted keys set over ``base``, after a draw's), validated."""
-    applied = _own_values_kept(base, draw["point"]) if draw else {}
+    applied = kept_by(base, draw["point"]) if draw else {}
     try:
         content = from_dict(set_keys(set_keys(base, applied), point), name).to_dict()
     except ScenarioError as exc:
@@ -115,12 +115,6 @@ def _runs_at(name: str, base: dict, point: dict, seeds: list[int], where: str,
     row = draw["draw"] if draw else -1
     return [RunSpec(name, content, point, i, seed, run_hash(content, seed), row, applied)
             for i, seed in enumerate(seeds)]
-
-
-def _own_values_kept(base: dict, point: dict) -> dict:
-    """A draw's values, but for the keys a scenario sets to a value of its own (not the default), which it keeps."""
-    defaults = Scenario().model_dump()
-    return {k: v for k, v in point.items() if get_key(base, k) == get_key(defaults, k)}
 
 
 def plan_batch(scenarios: list[Scenario], replications: int, days: int | None = None,

@@ -68,6 +68,12 @@ class Posterior:
                 for i in rows]
 
 
+def kept_by(base: dict, point: dict) -> dict:
+    """A draw's values, but for the keys scenario data ``base`` sets to a value of its own (not the default),
+    which it keeps."""
+    return {k: v for k, v in point.items() if get_key(base, k) == get_key(_DEFAULTS, k)}
+
+
 def _typed(key: str, value: float):
     """A particle's value in the type of its scenario key (whole numbers for counts)."""
     return int(round(value)) if isinstance(get_key(_DEFAULTS, key), int) else value
