@@ -4,7 +4,8 @@ Commands:
 
 * ``channel-sim run SCENARIO [--seed N] [--days N] [--out DIR]``: run one
   scenario and write its folder (see ``sim.runs.rundir``);
-* ``channel-sim check SCENARIO...``: validate scenarios without running them;
+* ``channel-sim check SCENARIO...``: check scenario files for unknown keys and wrong types,
+  without running them;
 * ``channel-sim batch SCENARIO... --replications N --out DIR``: scenarios x
   sweep points x replications into a resumable results folder (``sim.runs.batch``);
 * ``channel-sim report DIR``: the policy comparison report of a batch folder
@@ -37,6 +38,42 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):  # noqa: D102
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def version() -> str:
+    """``channel-sim 0.1.0 (Mesa 3.5.1, Python 3.12.3)``: the installed versions, read without importing Mesa."""
+    import platform
+    from importlib import metadata
+
+    def installed(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "unknown"
+
+    return f"channel-sim {installed('channel-sim')} (Mesa {installed('mesa')}, Python {platform.python_version()})"
+
+
+class _Version(argparse.Action):
+    """``--version``: the versions are looked up only when it is given."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version())
+        parser.exit()
+
+
+def _examples(*lines: str) -> str:
+    """The epilog of a command's help: example command lines, one a line."""
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def _command(sub, name: str, help: str, *examples: str) -> argparse.ArgumentParser:
+    """A subcommand whose ``--help`` says what it does and ends with examples."""
+    return sub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".",
+                          epilog=_examples(*examples), formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def _whole(text: str, minimum: int, noun: str = "a number") -> int:
@@ -151,20 +188,34 @@ def _where(args) -> tuple[int, str | None]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser for all commands."""
-    parser = _Parser(prog="channel-sim", description="Agent-based simulation of small-boat crossings of the English Channel.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = _Parser(prog="channel-sim", description="Agent-based simulation of small-boat crossings of the English Channel.",
+                     epilog=_examples("channel-sim run scenarios/baseline.yaml --seed 1 --days 90",
+                                      "channel-sim batch scenarios/baseline.yaml scenarios/drones_doubled.yaml -n 3 "
+                                      "--days 30 --out results/demo --report")
+                     + "\n\nchannel-sim COMMAND --help says more about each command.",
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action=_Version, help="print the versions of channel-sim, Mesa and Python")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run one scenario and write its results folder")
+    run = _command(sub, "run", "run one scenario and write its results folder",
+                   "channel-sim run scenarios/baseline.yaml --seed 1 --days 90",
+                   "channel-sim run scenarios/returns.yaml --out results/returns-seed0")
     run.add_argument("scenario", type=Path, help="scenario YAML file")
     run.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     run.add_argument("--days", type=_days, help="days to simulate (default: the scenario's)")
     run.add_argument("--out", type=Path, help="results folder to create (default: results/<scenario>-seed<N>)")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
-    check = sub.add_parser("check", help="validate scenario files without running them")
+    check = _command(sub, "check", "check scenario files for unknown keys and wrong types, without running them",
+                     "channel-sim check scenarios/*.yaml",
+                     "channel-sim check scenarios/structure/no_land_enforcement.yaml")
     check.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
 
-    batch = sub.add_parser("batch", help="run scenarios x sweep points x replications into a results folder")
+    batch = _command(sub, "batch", "run scenarios x sweep points x replications into a results folder",
+                     "channel-sim batch scenarios/baseline.yaml scenarios/drones_doubled.yaml -n 3 --days 30 "
+                     "--out results/demo --report",
+                     "channel-sim batch scenarios/baseline.yaml scenarios/returns.yaml --posterior sim/data/posterior.csv "
+                     "--draws 5 -n 4 --out results/returns-posterior")
     batch.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
     batch.add_argument("--replications", "-n", type=_positive, required=True, help="replications of each scenario")
     batch.add_argument("--days", type=_days, help="days per run (default: each scenario's)")
@@ -183,7 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--report", action="store_true", help="write the report when the batch is done")
     batch.add_argument("--quiet", action="store_true", help="no progress bar or table")
 
-    report = sub.add_parser("report", help="write the policy comparison report of a batch folder")
+    report = _command(sub, "report", "write the policy comparison report of a batch folder",
+                      "channel-sim report results/demo",
+                      "channel-sim report results/demo --baseline drones_doubled --partial")
     report.add_argument("folder", type=Path, help="a folder written by channel-sim batch")
     report.add_argument("--baseline", default="baseline", help="scenario the others are compared with (default: baseline)")
     report.add_argument("--partial", action="store_true",
@@ -192,7 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: targets.yaml beside the baseline's scenario file, when it exists)")
     _record_options(report)
 
-    validate = sub.add_parser("validate", help="compare a scenario's replications with the reported rates")
+    validate = _command(sub, "validate", "compare a scenario's replications with the reported rates",
+                        "channel-sim validate scenarios/baseline.yaml -n 20",
+                        "channel-sim validate scenarios/baseline.yaml --observed 2025 -n 40")
     _scenario_or_baseline(validate)
     validate.add_argument("--replications", "-n", type=_positive, default=20, help="replications (default 20)")
     validate.add_argument("--days", type=_days, help="days per run (default: the scenario's)")
@@ -206,7 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--out", type=Path, help="results folder (default: results/validate-<scenario>)")
     validate.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    sens = sub.add_parser("sensitivity", help="Morris screening, then Sobol indices, of the uncertain parameters")
+    sens = _command(sub, "sensitivity", "Morris screening, then Sobol indices, of the uncertain parameters",
+                    "channel-sim sensitivity scenarios/baseline.yaml --trajectories 10 --sobol-samples 64",
+                    "channel-sim sensitivity scenarios/baseline.yaml --trajectories 4 --sobol-samples 0 --days 90")
     _scenario_or_baseline(sens)
     sens.add_argument("--parameters", type=Path, help="uncertain parameters and ranges (default: the shipped list)")
     sens.add_argument("--outcomes", help="comma-separated summary keys (default: people_crossed, people_prevented, "
@@ -221,7 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     sens.add_argument("--out", type=Path, help="results folder (default: results/sensitivity-<scenario>)")
     sens.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    cal = sub.add_parser("calibrate", help="fit uncertain parameters to the reported rates (ABC-SMC, pyabc)")
+    cal = _command(sub, "calibrate", "fit uncertain parameters to the reported rates (ABC-SMC, pyabc)",
+                   "channel-sim calibrate scenarios/baseline.yaml --sensitivity results/sensitivity-baseline --top 3",
+                   "channel-sim calibrate scenarios/baseline.yaml --observed 2025 --population 40 --generations 4")
     _scenario_or_baseline(cal)
     pick = cal.add_mutually_exclusive_group()
     pick.add_argument("--parameters", type=Path, help="parameters to fit and their prior ranges "
@@ -474,7 +533,11 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``channel-sim`` console script."""
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        if not (sys.argv[1:] if argv is None else argv):  # no command: what there is to do
+            parser.print_help()
+            return 0
+        args = parser.parse_args(argv)
         if args.command in _POOL_COMMANDS:
             workers, scheduler = _where(args)
             if workers > 1 and not scheduler:

@@ -173,7 +173,7 @@ CASES = [
                                                      "--out", "{d}/c2"], None),
     ("calibrate: --out a folder that is not empty", ["calibrate", BASELINE, "--days", "5", "--out", "{d}/mine"], None),
     ("an unknown command", ["fly"], None),
-    ("no command at all", [], None),
+    ("an option but no command", ["--quiet"], None),
 ]
 
 

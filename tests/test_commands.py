@@ -1,0 +1,68 @@
+"""The command line as a newcomer meets it: help, version, examples, the list of scenarios, a run's summary."""
+
+from __future__ import annotations
+
+import glob
+import shlex
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+EXE = Path(sys.executable).parent / "channel-sim"
+COMMANDS = ("run", "check", "batch", "report", "validate", "sensitivity", "calibrate")
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([str(EXE), *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_no_arguments_prints_the_help_and_exits_0():
+    result = cli()
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout.startswith("usage: channel-sim")
+    for command in COMMANDS:
+        assert f"    {command}" in result.stdout, command
+    assert "examples:" in result.stdout
+
+
+def test_version_names_the_package_and_mesa():
+    result = cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith(f"channel-sim {metadata.version('channel-sim')} (Mesa {metadata.version('mesa')}")
+    assert result.stdout.startswith("channel-sim 0.1.0")
+
+
+def _examples(command: str) -> list[str]:
+    text = cli(command, "--help").stdout
+    assert "\nexamples:\n" in text, command
+    return [line.strip() for line in text.split("\nexamples:\n", 1)[1].splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_help_ends_with_examples_that_parse(command):
+    """The examples are the help's last lines, name files that exist, and are accepted as written."""
+    from sim.cli import build_parser
+
+    examples = _examples(command)
+    assert 1 <= len(examples) <= 2
+    for example in examples:
+        words = shlex.split(example)
+        assert words[:2] == ["channel-sim", command], example
+        args = [match for w in words[1:] for match in (sorted(glob.glob(w, root_dir=ROOT)) if "*" in w else [w])]
+        for word in args:
+            if word.endswith((".yaml", ".csv")):
+                assert (ROOT / word).is_file(), f"{example}: {word} is not there"
+        build_parser().parse_args(args)  # exits 2 on an option it does not know
+
+
+def test_check_help_says_what_it_checks():
+    text = cli("check", "--help").stdout
+    assert "unknown keys and wrong types, without running them" in text
+    assert "validat" not in text.lower()
+    line = next(ln for ln in cli().stdout.splitlines() if ln.strip().startswith("check "))
+    assert "validat" not in line
