@@ -6,6 +6,8 @@ Commands:
   scenario and write its folder (see ``sim.runs.rundir``);
 * ``channel-sim check SCENARIO...``: check scenario files for unknown keys and wrong types,
   without running them;
+* ``channel-sim scenarios [FOLDER]``: every scenario file of a folder and its subfolders, with
+  its name and description;
 * ``channel-sim batch SCENARIO... --replications N --out DIR``: scenarios x
   sweep points x replications into a resumable results folder (``sim.runs.batch``);
 * ``channel-sim report DIR``: the policy comparison report of a batch folder
@@ -211,6 +213,11 @@ def build_parser() -> argparse.ArgumentParser:
                      "channel-sim check scenarios/structure/no_land_enforcement.yaml")
     check.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
 
+    listing = _command(sub, "scenarios", "list the scenario files of a folder and its subfolders, with their "
+                       "names and descriptions", "channel-sim scenarios", "channel-sim scenarios scenarios/structure")
+    listing.add_argument("folder", type=Path, nargs="?", default=Path("scenarios"),
+                         help="folder of scenario YAML files (default: scenarios, in the current folder)")
+
     batch = _command(sub, "batch", "run scenarios x sweep points x replications into a results folder",
                      "channel-sim batch scenarios/baseline.yaml scenarios/drones_doubled.yaml -n 3 --days 30 "
                      "--out results/demo --report",
@@ -362,6 +369,61 @@ def cmd_check(args) -> int:
             status = EXIT_BAD_INPUT
         else:
             print(f"{path}: ok ({s.name}, {s.days} days from {s.start_date}, interception {s.policy.shallow_water_interception})")
+    return status
+
+
+def scenario_files(folder: Path) -> list[Path]:
+    """The YAML files of a folder and its subfolders (not hidden ones), the folder's own first.
+
+    Raises:
+        UserError: the folder is not there, is a file, or holds no YAML file.
+    """
+    from sim.errors import UserError
+
+    expected = "expected a folder of scenario YAML files, e.g. scenarios"
+    if not folder.exists():
+        raise UserError(f"{folder}: no such folder; {expected}")
+    if not folder.is_dir():
+        raise UserError(f"{folder}: not a folder; {expected}")
+    found, unreadable = [], []
+    for parent, dirs, files in os.walk(folder, onerror=unreadable.append):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found += [Path(parent) / f for f in files if f.endswith((".yaml", ".yml")) and not f.startswith(".")]
+    if unreadable:
+        exc = unreadable[0]
+        raise UserError(f"{exc.filename or folder}: cannot be read ({exc.strerror or exc}); {expected}")
+    if not found:
+        raise UserError(f"{folder}: no .yaml file here or in its subfolders; {expected}")
+    def order(path: Path):  # the folder's own files, then each subfolder's, depth first
+        rel = path.relative_to(folder)
+        return bool(rel.parent.parts), rel.parent.parts, rel.name
+
+    return sorted(found, key=order)
+
+
+def cmd_scenarios(args) -> int:
+    """``channel-sim scenarios``: one line a scenario file; a file that does not load gets its error on stderr."""
+    from sim.errors import ScenarioError
+    from sim.scenario import load_scenario
+
+    rows, status = [], 0
+    for path in scenario_files(args.folder):
+        try:
+            s = load_scenario(path)
+        except ScenarioError as exc:
+            rows.append((path, None, str(exc)))
+            status = EXIT_BAD_INPUT
+        else:
+            rows.append((path, s.name, (s.description.strip().splitlines() or [""])[0]))
+    width = max((len(str(path)) for path, name, _ in rows if name is not None), default=0)
+    named = max((len(name) for _, name, _ in rows if name is not None), default=0)
+    for path, name, text in rows:
+        if name is None:
+            sys.stdout.flush()
+            print(f"channel-sim: error: {text}", file=sys.stderr)
+            sys.stderr.flush()
+        else:
+            print(f"{str(path):<{width}}  {name:<{named}}  {text}".rstrip())
     return status
 
 
@@ -517,7 +579,7 @@ def cmd_calibrate(args) -> int:
 # Commands whose runs go to sim.runs.batch's local process pool when there is more than one worker.
 _POOL_COMMANDS = ("batch", "validate", "sensitivity")
 
-COMMANDS = {"run": cmd_run, "check": cmd_check, "batch": cmd_batch, "report": cmd_report, "validate": cmd_validate,
+COMMANDS = {"run": cmd_run, "check": cmd_check, "scenarios": cmd_scenarios, "batch": cmd_batch, "report": cmd_report, "validate": cmd_validate,
             "sensitivity": cmd_sensitivity, "calibrate": cmd_calibrate}
 
 

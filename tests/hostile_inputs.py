@@ -99,6 +99,11 @@ CASES = [
     ("run: --out a folder that exists", ["run", BASELINE, "--days", "5", "--out", "{d}"], None),
     ("run: --out under a file", ["run", BASELINE, "--days", "5", "--out", "{d}/afile/sub"], None),
     ("run: a value that would break the run", ["run", "{d}/exponent.yaml", "--days", "5", "--out", "{d}/r1"], None),
+    ("scenarios: a folder that is not there", ["scenarios", "{d}/nothing"], None),
+    ("scenarios: a file, not a folder", ["scenarios", "{d}/afile"], None),
+    ("scenarios: a folder without scenarios", ["scenarios", "{d}/garbage"], None),
+    ("scenarios: a folder with a broken scenario", ["scenarios", "{d}/listing"], None),
+    ("scenarios: no folder given, none here", ["scenarios"], None),
     ("batch: -n 0", ["batch", BASELINE, "-n", "0", "--out", "{d}/b1"], None),
     ("batch: -n 100000000", ["batch", BASELINE, "-n", "100000000", "--days", "5", "--out", "{d}/b2"], None),
     ("batch: a malformed --sweep", ["batch", BASELINE, "-n", "1", "--sweep", "drones", "--out", "{d}/b3"], None),
@@ -185,6 +190,9 @@ def _prepare(d: Path) -> None:
     (d / "loop_b.yaml").symlink_to(d / "loop_a.yaml")
     (d / "mine").mkdir()
     (d / "mine" / "notes.txt").write_text("mine\n")
+    (d / "listing" / "more").mkdir(parents=True)
+    shutil.copy(BASELINE, d / "listing" / "baseline.yaml")
+    (d / "listing" / "more" / "broken.yaml").write_text(FILES["unknown_key.yaml"])
     (d / "lonely").mkdir()
     shutil.copy(BASELINE, d / "lonely" / "baseline.yaml")
     for name, manifest in (("garbage", "{not json"), ("deep", '{"batches": ' + "[" * 100_000 + "]" * 100_000 + "}"),

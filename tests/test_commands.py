@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import ROOT
 
 EXE = Path(sys.executable).parent / "channel-sim"
-COMMANDS = ("run", "check", "batch", "report", "validate", "sensitivity", "calibrate")
+COMMANDS = ("run", "check", "scenarios", "batch", "report", "validate", "sensitivity", "calibrate")
 
 
 def cli(*args, cwd=None):
@@ -66,3 +66,51 @@ def test_check_help_says_what_it_checks():
     assert "validat" not in text.lower()
     line = next(ln for ln in cli().stdout.splitlines() if ln.strip().startswith("check "))
     assert "validat" not in line
+
+
+def _scenario_copy(tmp_path: Path) -> Path:
+    import shutil
+
+    from tests.conftest import SCENARIOS
+
+    shutil.copytree(SCENARIOS, tmp_path / "scenarios", ignore=shutil.ignore_patterns("targets.yaml"))
+    return tmp_path / "scenarios"
+
+
+def test_scenarios_lists_every_file_with_its_name_and_description(tmp_path):
+    from sim.scenario import load_scenario
+
+    folder = _scenario_copy(tmp_path)
+    result = cli("scenarios", cwd=tmp_path)
+    assert result.returncode == 0 and result.stderr == ""
+    lines = result.stdout.splitlines()
+    files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("structure/*.yaml"))
+    assert [ln.split()[0] for ln in lines] == [str(f.relative_to(tmp_path)) for f in files]
+    for line, path in zip(lines, files):
+        s = load_scenario(path)
+        assert line.split()[1] == s.name and line.endswith(s.description.strip()), line
+    assert "scenarios/structure/no_land_enforcement.yaml" in result.stdout
+    only = cli("scenarios", folder / "structure")
+    assert only.returncode == 0 and len(only.stdout.splitlines()) == 2
+
+
+def test_scenarios_names_a_file_that_does_not_load_and_lists_the_rest(tmp_path):
+    folder = _scenario_copy(tmp_path)
+    (folder / "structure" / "mine.yaml").write_text("surveillance:\n  drons: 3\n")
+    result = cli("scenarios", folder)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"channel-sim: error: {folder}/structure/mine.yaml: surveillance.drons: unknown key (did you mean 'drones'?)"]
+    assert "baseline.yaml" in result.stdout and "mine.yaml" not in result.stdout
+
+
+@pytest.mark.parametrize("where, expected", [("nothing", "nothing: no such folder"),
+                                             ("afile", "afile: not a folder"),
+                                             ("empty", "empty: no .yaml file here or in its subfolders")])
+def test_scenarios_of_no_folder_is_one_line(tmp_path, where, expected):
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "empty").mkdir()
+    result = cli("scenarios", where, cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        f"channel-sim: error: {expected}; expected a folder of scenario YAML files, e.g. scenarios"]
