@@ -11,7 +11,10 @@ from sim.analysis.report import paired_differences, scenario_table, write_report
 from sim.outcomes import MEASURES, REPORT_OUTCOMES
 from sim.scenario import load_scenario
 from sim.runs.store import load_results
-from tests.conftest import SCENARIOS
+from tests.conftest import ROOT, SCENARIOS
+
+#: The shipped targets file (the reported rates of 2025).
+TARGETS = next(p for p in (ROOT / "sim" / "data" / "targets.yaml", SCENARIOS / "targets.yaml") if p.is_file())
 
 NAMES = ["baseline", "shallow_water_before_pickup", "drones_doubled"]
 
@@ -21,13 +24,13 @@ def batch(tmp_path_factory):
     folder = tmp_path_factory.mktemp("batch")
     plan = plan_batch([load_scenario(SCENARIOS / f"{n}.yaml") for n in NAMES], replications=4, days=45)
     run_batch(folder, plan, workers=2, progress=False)
-    return folder, write_report(folder, targets=SCENARIOS / "targets.yaml")
+    return folder, write_report(folder, targets=TARGETS)
 
 
 def test_report_files_exist(batch):
     folder, written = batch
     assert (folder / "report.md").is_file() and (folder / "report.html").is_file()
-    for name in ("reported", "differences", "map", "daily", "tradeoff", "validation"):
+    for name in ("differences", "map", "daily", "tradeoff", "validation"):
         png = folder / "figures" / f"{name}.png"
         assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -40,7 +43,7 @@ def test_every_scenario_is_in_the_report(batch):
         assert name in md and name in html
     for key in REPORT_OUTCOMES:
         assert MEASURES[key].label in md
-    assert "81 %" in md and "41,472" in md  # reported rates beside the simulated ones
+    assert "81 %" in md and "41,472" in md  # the baseline beside the reported rates and their sources
 
 
 def test_runs_short_of_a_year_are_not_compared_with_the_observed_record(batch):
@@ -55,7 +58,7 @@ def test_html_is_self_contained(batch):
     folder, _ = batch
     html = (folder / "report.html").read_text()
     sources = re.findall(r"src='([^']*)'", html) + re.findall(r'src="([^"]*)"', html)
-    assert len(sources) == 6 and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert len(sources) == 5 and all(s.startswith("data:image/png;base64,") for s in sources)
     assert "http://" not in html and "https://" not in html
 
 
@@ -68,13 +71,14 @@ def test_reported_rates_come_from_the_targets_file_alone(batch, tmp_path):
     shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("figures", "report.*"))
     write_report(copy)
     md = (copy / "report.md").read_text()
-    assert "Reported rates" not in md and "41,472" not in md and not (copy / "figures" / "reported.png").exists()
+    assert "against the reported rates" not in md and "41,472" not in md
+    assert not (copy / "figures" / "validation.png").exists()
     targets = tmp_path / "targets.yaml"
-    targets.write_text((SCENARIOS / "targets.yaml").read_text().replace("reported: 41472", "reported: 41999"))
+    targets.write_text((TARGETS).read_text().replace("reported: 41472", "reported: 41999"))
     shutil.rmtree(copy / "figures")
     write_report(copy, targets=targets)
     md = (copy / "report.md").read_text()
-    assert "41,999" in md and (copy / "figures" / "reported.png").is_file()
+    assert "41,999" in md and (copy / "figures" / "validation.png").is_file()
 
 
 def test_markdown_links_its_figures(batch):
@@ -120,9 +124,9 @@ def test_report_cli_on_a_folder_without_runs(tmp_path):
 
 def test_report_compares_the_baseline_with_the_targets(batch, tmp_path):
     folder, _ = batch
-    written = write_report(folder, targets=SCENARIOS / "targets.yaml")
+    written = write_report(folder, targets=TARGETS)
     md = (folder / "report.md").read_text()
-    assert "Validation of baseline" in md and "taxi_share" in md
+    assert "baseline against the reported rates" in md and "taxi_share" in md
     assert written["validation"].is_file()
 
 
@@ -192,3 +196,161 @@ def test_a_report_that_cannot_be_written_leaves_the_old_one_whole(batch, tmp_pat
         write_report(copy)
     assert (copy / "report.html").read_bytes() == good
     assert not list(copy.glob(".report.html.*.tmp"))
+
+
+# -- what the report concludes -----------------------------------------------------------
+
+
+def test_the_ranking_is_sorted_by_crossings_averted_computed_from_the_pairs(batch):
+    """Each policy's crossings averted is the mean over seeds of baseline minus policy; the ranking sorts on it."""
+    from sim.analysis.findings import ranking
+
+    folder, _ = batch
+    s = load_results(folder)["summaries"]
+    base = s[s["scenario"] == "baseline"].set_index("seed")["people_crossed"]
+    averted = {n: float((base - s[s["scenario"] == n].set_index("seed")["people_crossed"]).mean())
+               for n in NAMES[1:]}
+    rank = ranking(paired_differences(s, "baseline"))
+    assert list(rank["scenario"]) == sorted(averted, key=averted.get, reverse=True)
+    for _, r in rank.iterrows():
+        assert r["people_crossed"].mean == pytest.approx(averted[r["scenario"]])
+    md = (folder / "report.md").read_text()
+    rows = re.findall(r"^\| (\d+) \| (\S+) \| ([+-]?[\d,.]+) \[", md, flags=re.M)
+    assert [(int(i), name) for i, name, _ in rows] == [(i + 1, n) for i, n in enumerate(rank["scenario"])]
+
+
+def test_the_summary_names_the_clear_effects_and_only_those(batch):
+    """A policy is listed as cutting crossings clearly exactly when its interval of crossings averted is above zero."""
+    from sim.analysis.findings import ranking
+
+    folder, _ = batch
+    s = load_results(folder)["summaries"]
+    rank = ranking(paired_differences(s, "baseline"))
+    md = (folder / "report.md").read_text()
+    summary = md.split("## Summary")[1].split("##")[0]
+    clear = [r["scenario"] for _, r in rank.iterrows() if r["people_crossed"].low > 0]
+    assert f"{len(clear)} of {len(rank)} policies cut crossings clearly" in summary
+    quiet = summary.split("No clear effect on crossings or deaths:")[-1] if "No clear effect" in summary else ""
+    for name in clear:
+        assert name not in quiet
+
+
+def test_the_terminal_ranking_is_written_beside_the_report(batch):
+    folder, written = batch
+    text = written["ranking"].read_text()
+    assert text.startswith("effects in 45 days against the baseline")
+    assert all(name in text for name in NAMES[1:])
+
+
+def test_intervals_stay_inside_the_possible_values(batch):
+    """With 4 seeds a t-interval of a rare count reaches below zero; the report's intervals never do."""
+    from sim.analysis.stats import interval
+
+    folder, _ = batch
+    s = load_results(folder)["summaries"]
+    table = scenario_table(s).dropna(subset=["ci_low"])
+    shares = table["outcome"].map(lambda k: MEASURES[k].share)
+    assert (table["ci_low"] >= 0).all()
+    assert (table.loc[shares, "ci_high"] <= 1).all()
+    naive = [interval(g["deaths"].to_numpy()).low for _, g in s.groupby("scenario")]
+    assert min(naive) < 0 or (table.loc[table["outcome"] == "deaths", "ci_low"] > 0).all()
+
+
+def test_a_bounded_interval_covers_the_mean_as_often_as_it_claims():
+    """Log-scale intervals of a rare Poisson count (mean 3, 8 runs): coverage near 95 % over 4,000 trials."""
+    import numpy as np
+
+    from sim.analysis.stats import bounded, interval
+
+    rng = np.random.default_rng(7)
+    trials = 4000
+    hits = 0
+    for _ in range(trials):
+        found = bounded(interval(rng.poisson(3.0, 8)), share=False)
+        assert found.low >= 0
+        hits += found.low <= 3.0 <= found.high
+    coverage = hits / trials
+    se = np.sqrt(0.95 * 0.05 / trials)
+    assert 0.95 - 0.04 - 3 * se <= coverage <= 0.95 + 0.03 + 3 * se  # the delta method's own error, and chance
+
+
+def test_rates_stay_inside_0_and_1_however_few_runs():
+    import numpy as np
+
+    from sim.analysis.stats import bounded, interval
+
+    found = bounded(interval(np.array([0.55, 0.99, 1.0, 0.97])), share=True)
+    assert 0 <= found.low < found.mean < found.high <= 1
+    assert interval(np.array([0.55, 0.99, 1.0, 0.97])).high > 1  # the t-interval alone leaves [0, 1]
+
+
+def test_a_sweep_batch_gets_paired_differences_per_sweep_point(tmp_path):
+    """Each policy against the baseline at its own sweep point; the baseline's other points against its first."""
+    from sim.analysis.findings import ranking
+
+    folder = tmp_path / "sweep"
+    scenarios = [load_scenario(SCENARIOS / f"{n}.yaml") for n in ("baseline", "drones_doubled")]
+    from sim.runs.batch import parse_sweep
+
+    plan = plan_batch(scenarios, replications=3, days=30, sweeps=[parse_sweep("gendarmerie.personnel_per_day=600,1200")])
+    run_batch(folder, plan, workers=2, progress=False)
+    s = load_results(folder)["summaries"]
+    diffs = paired_differences(s, "baseline")
+    pairs = set(zip(diffs["scenario"], diffs["against"]))
+    assert pairs == {("drones_doubled [gendarmerie.personnel_per_day=600]", "baseline [gendarmerie.personnel_per_day=600]"),
+                     ("drones_doubled [gendarmerie.personnel_per_day=1200]", "baseline [gendarmerie.personnel_per_day=1200]"),
+                     ("baseline [gendarmerie.personnel_per_day=1200]", "baseline [gendarmerie.personnel_per_day=600]")}
+    col = "sweep.gendarmerie.personnel_per_day"
+    a = s[(s["scenario"] == "baseline") & (s[col] == 1200)].set_index("seed")["people_attempted"]
+    b = s[(s["scenario"] == "baseline") & (s[col] == 600)].set_index("seed")["people_attempted"]
+    got = diffs.set_index(["scenario", "outcome"]).loc[("baseline [gendarmerie.personnel_per_day=1200]", "boats_attempted")]
+    boats_a = s[(s["scenario"] == "baseline") & (s[col] == 1200)].set_index("seed")["boats_attempted"]
+    boats_b = s[(s["scenario"] == "baseline") & (s[col] == 600)].set_index("seed")["boats_attempted"]
+    assert got["mean"] == pytest.approx(float((boats_a - boats_b).mean()))
+    assert len(a) == len(b) == 3
+    assert len(ranking(diffs)) == 3
+    write_report(folder, targets=TARGETS)
+    md = (folder / "report.md").read_text()
+    assert "2 scenarios x 2 sweep points (gendarmerie.personnel_per_day = 600, 1200) x 3 seeds" in md
+    assert "The runs of baseline sweep parameters: they are not compared with the reported rates" in md
+    assert "against baseline [gendarmerie.personnel_per_day=600]" in md
+
+
+def test_an_unknown_baseline_is_one_line_and_exit_2(batch):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    folder, _ = batch
+    exe = Path(sys.executable).parent / "channel-sim"
+    result = subprocess.run([str(exe), "report", str(folder), "--baseline", "nosuch"], capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "--baseline nosuch" in result.stderr and "drones_doubled" in result.stderr
+
+
+def test_figures_of_an_earlier_report_are_removed(batch, tmp_path):
+    import shutil
+
+    folder, _ = batch
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    for stale in ("reported.png", "patterns_daily.png"):
+        (copy / "figures" / stale).write_bytes(b"\x89PNG\r\n\x1a\nold")
+    write_report(copy, targets=TARGETS)
+    left = sorted(p.name for p in (copy / "figures").glob("*.png"))
+    assert left == ["daily.png", "differences.png", "map.png", "tradeoff.png", "validation.png"]
+
+
+def test_another_baseline_does_not_move_the_validation(batch, tmp_path):
+    """--baseline drones_doubled ranks against drones_doubled; the reported rates still check the calibrated baseline."""
+    import shutil
+
+    folder, _ = batch
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    write_report(copy, baseline="drones_doubled", targets=TARGETS)
+    md = (copy / "report.md").read_text()
+    assert "# Policy comparison against drones_doubled" in md
+    assert "## baseline against the reported rates" in md and "drones_doubled against the reported" not in md
+    assert "The 4 runs of baseline against the rates" in md

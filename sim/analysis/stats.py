@@ -91,3 +91,36 @@ def interval(values: np.ndarray, draws: np.ndarray | None = None, level: float =
     half = float(stats.t.ppf(0.5 + level / 2, k - 1) * np.sqrt(total))
     share = parametric / total if total > 0 else float("nan")
     return Interval(m, m - half, m + half, len(v), k, float(np.sqrt(s_p2)), float(np.sqrt(chance)), share)
+
+
+def bounded(found: Interval, share: bool) -> Interval:
+    """The interval made on a scale where it cannot leave the possible values: log for a count, logit for a share.
+
+    The half-width is carried to the transformed scale by the delta method (the derivative of
+    log m is 1/m; of logit m, 1/(m (1 - m))), the interval is made there and carried back, so a
+    count's interval stays above 0 and a share's inside [0, 1], narrower on the side of the bound.
+    Where the interval already lies inside the bounds the change is small; a mean at a bound
+    (every run 0, say) has the interval [mean, mean].
+    """
+    m, lo, hi = found.mean, found.low, found.high
+    if not (np.isfinite(m) and np.isfinite(lo) and np.isfinite(hi)):
+        return found
+    half = (hi - lo) / 2.0
+    if share:
+        if m <= 0.0 or m >= 1.0:
+            return _replace(found, m, m)
+        z = np.log(m / (1.0 - m))
+        h = half / (m * (1.0 - m))
+        low, high = 1.0 / (1.0 + np.exp(-(z - h))), 1.0 / (1.0 + np.exp(-(z + h)))
+    else:
+        if m <= 0.0:
+            return _replace(found, m, m)
+        h = half / m
+        low, high = m * np.exp(-h), m * np.exp(h)
+    return _replace(found, float(low), float(high))
+
+
+def _replace(found: Interval, low: float, high: float) -> Interval:
+    from dataclasses import replace
+
+    return replace(found, low=low, high=high)

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sim.analysis.observed import Record, load_record
 from sim.analysis.output import save_csv, save_figure, write_atomic
 from sim.analysis.patterns import PatternComparison, compare_record
-from sim.analysis.stats import mean_ci
+from sim.analysis.stats import Interval, bounded, mean_ci
 from sim.errors import RecordError, ScenarioError
 from sim.outcomes import SUMMARY_KEYS
 from sim.scenario import excerpt, read_yaml_file
@@ -178,10 +178,19 @@ def simulated(summaries: pd.DataFrame, target: Target) -> pd.Series:
 
 
 def compare(summaries: pd.DataFrame, targets: list[Target]) -> pd.DataFrame:
-    """One row per target: reported value and band, simulated mean and 95 % interval, pass or fail."""
+    """One row per target: reported value and band, simulated mean and 95 % interval, pass or fail.
+
+    The interval is a t-interval across the runs made on the log or logit scale (``stats.bounded``)
+    when the quantity cannot be negative, so that it respects the bounds of a count or a rate.
+    """
     rows = []
     for t in targets:
-        m, lo, hi = mean_ci(simulated(summaries, t).to_numpy())
+        values = simulated(summaries, t).to_numpy()
+        m, lo, hi = mean_ci(values)
+        if len(values) and np.nanmin(values) >= 0:  # a count, or a rate when every value lies in [0, 1]
+            share = bool(np.nanmax(values) <= 1 and t.reported <= 1)
+            found = bounded(Interval(m, lo, hi, len(values)), share)
+            lo, hi = found.low, found.high
         rows.append({"target": t.name, "reported": t.reported, "band_low": t.band[0], "band_high": t.band[1],
                      "mean": m, "ci_low": lo, "ci_high": hi, "n": len(summaries),
                      "passed": bool(t.band[0] <= m <= t.band[1]), "source": t.source})
