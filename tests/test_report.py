@@ -354,3 +354,24 @@ def test_another_baseline_does_not_move_the_validation(batch, tmp_path):
     assert "# Policy comparison against drones_doubled" in md
     assert "## baseline against the reported rates" in md and "drones_doubled against the reported" not in md
     assert "The 4 runs of baseline against the rates" in md
+
+
+def test_the_first_screen_shows_the_summary_and_the_ranking_in_a_browser(batch, tmp_path):
+    """Headless Chromium at 1,400 x 900: no horizontal cut-off, the summary and the whole ranking on the first screen."""
+    pytest.importorskip("playwright.sync_api", reason="the test extra installs Playwright")
+    from tests.browser import CHROMIUM, HEIGHT, first_screen
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (make test installs Debian's chromium when it can)")
+    folder, _ = batch
+    shot = tmp_path / "first-screen.png"
+    found = first_screen(folder / "report.html", shot)
+    assert found["scroll_width"] <= found["client_width"]
+    assert all(t["right"] <= found["client_width"] for t in found["tables"])
+    assert found["summary"]["top"] >= 0 and found["summary"]["bottom"] <= HEIGHT
+    assert found["ranking"]["bottom"] <= HEIGHT
+    assert found["images"] and all(w > 0 and done for w, done in found["images"])  # every figure decoded
+    from PIL import Image
+
+    pixels = Image.open(shot).convert("L")
+    assert pixels.size == (1400, HEIGHT) and pixels.getextrema()[0] < 100  # text drawn, not a blank page

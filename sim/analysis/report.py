@@ -183,8 +183,10 @@ def _unit(key: str, when: str) -> str:
     m = MEASURES[key]
     if m.share:
         return "%"
-    if key in ("mean_people_per_boat", "people_waiting_mean"):
-        return m.unit
+    if key == "people_waiting_mean":
+        return "people, mean of the days"
+    if key == "mean_people_per_boat":
+        return "mean of the boats"
     return f"{m.unit} {when}"
 
 
@@ -253,6 +255,14 @@ def record_comparison(record: Record, summaries: pd.DataFrame, daily: pd.DataFra
 
 
 
+def _predictive(n_draws: int) -> str:
+    """What a check of runs under several parameter draws is."""
+    if n_draws <= 1:
+        return ""
+    return (f" The runs pool {n_draws} parameter draws from the posterior, so this is a check of the posterior's "
+            "predictions, wider than that of the calibrated point (channel-sim validate checks the point).")
+
+
 def describe_batch(summaries: pd.DataFrame, days: int) -> str:
     """What the batch holds: scenarios, sweep points, parameter draws and replications, and how they pair."""
     sweep = _sweep_cols(summaries)
@@ -288,8 +298,8 @@ def method_markdown(n_draws: int) -> str:
         "**What is an input.** The baseline's parameters are calibrated to 2025: to the year's reported rates and "
         "to the daily record of arrivals and preventions (see the README's calibration sections). People crossed "
         "is an outcome of the flow towards the coast, the hazards of leaving it and what the networks and patrols "
-        "do, not a figure set to match. The policies are counterfactuals: no record says what they would do, and "
-        "each is what its scenario file describes (its description is in the ranking).",
+        "do, not a figure set to match. The record checks the baseline alone: what a policy does is the model's "
+        "answer, the policy being what its scenario file describes (its description is in the ranking).",
         "**Limits.** A run is a year, and the networks learn within it (they move from sites where boats are "
         "stopped); what they would learn over several years is not in these figures. Crossings averted in a year "
         "are people who gave up and left the coast, or were still waiting at its end: the model does not follow "
@@ -462,13 +472,15 @@ def write_report(folder: str | Path, baseline: str = "baseline", targets: str | 
                          outcome_tables(diffs, order, days, signed=True), None))
     if validation_md is not None:
         sections.append((figures["validation"][0], f"The {len(validated)} runs of {VALIDATED} against the rates "
-                         f"the source documents report ({Path(targets).name}).\n\n{validation_md}", "validation"))
+                         f"the source documents report ({Path(targets).name}).{_predictive(n_draws)}"
+                         f"\n\n{validation_md}", "validation"))
     elif no_validation:
         sections.append((f"{VALIDATED} against the reported rates", no_validation, None))
     if cmp is not None:
         sections.append((f"{VALIDATED} against the observed record of {cmp.year}",
                          f"The {cmp.runs} runs of {VALIDATED} against the Home Office's daily record of {cmp.year} "
-                         f"({cmp.record.daily_file.name}), pattern by pattern.\n\n{cmp.markdown()}",
+                         f"({cmp.record.daily_file.name}), pattern by pattern.{_predictive(n_draws)}"
+                         f"\n\n{cmp.markdown()}",
                          pattern_names[0]))
         for name in pattern_names[1:]:
             sections.append((figures[name][0], "", name))

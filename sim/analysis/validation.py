@@ -28,7 +28,7 @@ from sim.analysis.output import save_csv, save_figure, write_atomic
 from sim.analysis.patterns import PatternComparison, compare_record
 from sim.analysis.stats import Interval, bounded, mean_ci
 from sim.errors import RecordError, ScenarioError
-from sim.outcomes import SUMMARY_KEYS
+from sim.outcomes import MEASURES, SUMMARY_KEYS
 from sim.scenario import excerpt, read_yaml_file
 
 
@@ -121,19 +121,18 @@ def evaluate(expr: str, values: dict):
     return ev(ast.parse(expr, mode="eval"))
 
 
-TARGETS_FILE = "targets.yaml"
+#: The shipped targets file: the one every command uses unless given ``--targets FILE``.
+TARGETS_FILE = Path(__file__).resolve().parent.parent / "data" / "targets.yaml"
 
 
-def default_targets(scenario_file: str | Path | None) -> Path | None:
-    """The targets file every command uses when none is given: ``targets.yaml`` beside the scenario file.
+def default_targets(scenario_file: str | Path | None = None) -> Path:
+    """The targets file every command uses when none is given: the shipped ``sim/data/targets.yaml``.
 
-    Returns:
-        Its path, or None when there is no scenario file or no such file beside it.
+    Args:
+        scenario_file: ignored (the rule is one for every scenario and every folder); accepted so
+            that callers written when the targets were looked for beside the scenario keep working.
     """
-    if scenario_file is None:
-        return None
-    path = Path(scenario_file).parent / TARGETS_FILE
-    return path if path.is_file() else None
+    return TARGETS_FILE
 
 
 def load_targets(path: str | Path) -> list[Target]:
@@ -177,6 +176,14 @@ def simulated(summaries: pd.DataFrame, target: Target) -> pd.Series:
     return values
 
 
+def _target_unit(t: Target) -> str:
+    """What a target counts, when it is one summary key (a formula's unit is in its description)."""
+    if t.key is None or t.key not in MEASURES:
+        return "a year" if t.annual else ""
+    m = MEASURES[t.key]
+    return "share" if m.share else f"{m.unit}{' a year' if t.annual else ''}"
+
+
 def compare(summaries: pd.DataFrame, targets: list[Target]) -> pd.DataFrame:
     """One row per target: reported value and band, simulated mean and 95 % interval, pass or fail.
 
@@ -193,7 +200,7 @@ def compare(summaries: pd.DataFrame, targets: list[Target]) -> pd.DataFrame:
             lo, hi = found.low, found.high
         rows.append({"target": t.name, "reported": t.reported, "band_low": t.band[0], "band_high": t.band[1],
                      "mean": m, "ci_low": lo, "ci_high": hi, "n": len(summaries),
-                     "passed": bool(t.band[0] <= m <= t.band[1]), "source": t.source})
+                     "passed": bool(t.band[0] <= m <= t.band[1]), "source": t.source, "unit": _target_unit(t)})
     return pd.DataFrame(rows)
 
 
@@ -214,7 +221,9 @@ def fig_validation(table: pd.DataFrame, title: str = ""):
         ax.errorbar([r["mean"]], [0], xerr=err, fmt="o", color="tab:blue", capsize=4)
         ax.set_xlim(lo, hi)
         ax.set_yticks([])
-        ax.set_ylabel(r["target"], rotation=0, ha="right", va="center", fontsize=8)
+        unit = r.get("unit") or ""
+        ax.set_ylabel(f"{r['target']}\n({unit})" if unit else r["target"], rotation=0, ha="right", va="center",
+                      fontsize=8)
         ax.tick_params(axis="x", labelsize=7)
     axes[0].set_title(title or "simulated mean (95 % CI, blue) against the reported value (dashed) and band", fontsize=9)
     return fig
