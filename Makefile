@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 # (sim/data/posterior.csv) with REPLICATIONS seeds a draw, the same draws and
 # seeds in every scenario, a year a run, into results/policy-comparison, then
 # the report. Runs already in the folder are not run again.
-SCENARIOS := scenarios/baseline.yaml $(filter-out scenarios/baseline.yaml scenarios/baseline_2024.yaml scenarios/targets.yaml,$(sort $(wildcard scenarios/*.yaml)))
+SCENARIOS := scenarios/baseline.yaml $(filter-out scenarios/baseline.yaml scenarios/baseline_2024.yaml,$(sort $(wildcard scenarios/*.yaml)))
 DRAWS ?= 10
 REPLICATIONS ?= 10
 POSTERIOR ?= sim/data/posterior.csv

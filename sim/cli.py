@@ -209,8 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
     check = _command(sub, "check", "check scenario files for unknown keys and wrong types, without running them",
-                     "channel-sim check scenarios/*.yaml",
-                     "channel-sim check scenarios/structure/no_land_enforcement.yaml")
+                     "channel-sim check scenarios/*.yaml scenarios/structure/*.yaml",
+                     "channel-sim check scenarios/returns.yaml")
     check.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
 
     listing = _command(sub, "scenarios", "list the scenario files of a folder and its subfolders, with their "
@@ -248,8 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--baseline", default="baseline", help="scenario the others are compared with (default: baseline)")
     report.add_argument("--partial", action="store_true",
                         help="report on the runs there even if the batch is not finished (the report says so)")
-    report.add_argument("--targets", type=Path, help="reported rates to compare the baseline with "
-                        "(default: targets.yaml beside the baseline's scenario file, when it exists)")
+    report.add_argument("--targets", type=Path, metavar="FILE", help="reported rates to compare the baseline "
+                        "with (default: the shipped sim/data/targets.yaml)")
     _record_options(report)
 
     validate = _command(sub, "validate", "compare a scenario's replications with the reported rates",
@@ -258,7 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     _scenario_or_baseline(validate)
     validate.add_argument("--replications", "-n", type=_positive, default=20, help="replications (default 20)")
     validate.add_argument("--days", type=_days, help="days per run (default: the scenario's)")
-    validate.add_argument("--targets", type=Path, help="targets file (default: targets.yaml beside the scenario)")
+    validate.add_argument("--targets", type=Path, metavar="FILE",
+                          help="reported rates to compare with (default: the shipped sim/data/targets.yaml)")
     validate.add_argument("--observed", type=_year, metavar="YEAR",
                           help="also compare the runs with this year of the Home Office's daily record, "
                                "pattern by pattern (the runs must cover the whole year)")
@@ -295,7 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
     pick.add_argument("--sensitivity", type=Path, metavar="DIR",
                       help="fit the --top parameters of a sensitivity folder's Morris screening")
     cal.add_argument("--top", type=_positive, default=3, help="parameters taken from --sensitivity (default 3)")
-    cal.add_argument("--targets", type=Path, help="targets file (default: targets.yaml beside the scenario)")
+    cal.add_argument("--targets", type=Path, metavar="FILE",
+                     help="reported rates to fit (default: the shipped sim/data/targets.yaml)")
     cal.add_argument("--observed", type=_year, metavar="YEAR",
                      help="also fit the patterns of this year of the Home Office's daily record "
                           "(the runs must cover the whole year)")
@@ -466,10 +468,10 @@ def cmd_batch(args) -> int:
 
 def cmd_report(args) -> int:
     """``channel-sim report``."""
-    from sim.analysis.report import baseline_source, write_report
+    from sim.analysis.report import write_report
     from sim.analysis.validation import default_targets
 
-    targets = getattr(args, "targets", None) or default_targets(baseline_source(args.folder, args.baseline))
+    targets = getattr(args, "targets", None) or default_targets()
     record = _load_record(args) if getattr(args, "record", None) or getattr(args, "daily", None) or \
         getattr(args, "weekly", None) else None
     written = write_report(args.folder, baseline=args.baseline, targets=targets,
@@ -482,11 +484,11 @@ def cmd_report(args) -> int:
 def cmd_validate(args) -> int:
     """``channel-sim validate``: exit 1 when a target fails, or (with ``--observed``) the patterns fail."""
     from sim.analysis.patterns import markdown_patterns
-    from sim.analysis.validation import TARGETS_FILE, default_targets, load_targets, run_validation
+    from sim.analysis.validation import default_targets, load_targets, run_validation
     from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
-    targets = load_targets(args.targets or default_targets(args.scenario) or args.scenario.parent / TARGETS_FILE)
+    targets = load_targets(args.targets or default_targets())
     record = _observed_record(args)
     out = args.out or Path("results") / f"validate-{scenario.name}"
     workers, scheduler = _where(args)
@@ -536,12 +538,12 @@ def cmd_calibrate(args) -> int:
     """``channel-sim calibrate``."""
     from sim.analysis.calibration import run_calibration
     from sim.analysis.sensitivity import load_parameters, top_parameters
-    from sim.analysis.validation import TARGETS_FILE, check_covers, default_targets, load_targets
+    from sim.analysis.validation import check_covers, default_targets, load_targets
     from sim.runs.rundir import free_name
     from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
-    targets_path = args.targets or default_targets(args.scenario) or args.scenario.parent / TARGETS_FILE
+    targets_path = args.targets or default_targets()
     targets = load_targets(targets_path)
     uncertain = load_parameters(args.parameters, scenario)
     if args.sensitivity is not None:
@@ -572,7 +574,8 @@ def cmd_calibrate(args) -> int:
               f"statistics inside their 90 % interval over {point['replications']} replications "
               f"(the {point['top']} of highest weight: {res.files['posterior_csv'].with_name('checked.csv')})")
     print(f"posterior: {res.files['posterior_csv']}; calibrated scenario: {res.calibrated}")
-    print(f"check it with: channel-sim validate {res.calibrated}")
+    given = f" --targets {res.calibrated.parent / 'targets.yaml'}" if args.targets else ""  # its copy of them
+    print(f"check it with: channel-sim validate {res.calibrated}{given}")
     return 0
 
 

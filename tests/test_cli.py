@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import shutil
 import subprocess
@@ -123,7 +124,7 @@ def test_bad_arguments_exit_2(tmp_path):
 
 
 def test_check_accepts_the_shipped_scenarios():
-    files = [p for p in sorted(SCENARIOS.glob("*.yaml")) if p.name != "targets.yaml"]
+    files = sorted(SCENARIOS.glob("*.yaml")) + sorted(SCENARIOS.glob("structure/*.yaml"))
     result = cli("check", *files)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count(": ok") == len(files)
@@ -142,7 +143,8 @@ def test_readme_commands_run(tmp_path):
     assert commands, "the README shows no channel-sim command"
     shutil.copytree(SCENARIOS, tmp_path / "scenarios")
     for command in commands:
-        args = command.split()[1:]
+        args = [match for word in command.split()[1:]  # a pattern expands as a shell expands it
+                for match in (sorted(glob.glob(word, root_dir=tmp_path)) or [word] if "*" in word else [word])]
         result = cli(*args, cwd=tmp_path)
         if "--observed" in args and result.returncode == 1:  # a verdict on the model, not a broken command
             assert "FAIL" in result.stdout and "Traceback" not in result.stderr, f"{command}: {result.stderr}"
@@ -177,29 +179,47 @@ def test_bad_paths_and_options_are_one_line(tmp_path, args, expected):
     assert len(lines) == 1 and expected in lines[0] and "Traceback" not in result.stderr
 
 
-def test_every_command_finds_the_targets_beside_the_scenario(tmp_path, monkeypatch, capsys):
-    """validate, and the report of a batch, read targets.yaml beside the (baseline) scenario, wherever the user is."""
+def test_every_command_reads_the_shipped_targets_unless_given_others(tmp_path, monkeypatch, capsys):
+    """validate and the report of a batch read sim/data/targets.yaml wherever the scenario and the user are
+    (a targets.yaml beside the scenario is not read), and --targets FILE when it is given."""
     from sim.cli import main
 
     here = tmp_path / "mine"
     here.mkdir()
     shutil.copy(SCENARIOS / "baseline.yaml", here / "baseline.yaml")
-    (here / "targets.yaml").write_text((SCENARIOS / "targets.yaml").read_text().replace("reported: 41472", "reported: 41999"))
+    shipped = (ROOT / "sim" / "data" / "targets.yaml").read_text()
+    (here / "targets.yaml").write_text(shipped.replace("reported: 41472", "reported: 40111"))
+    (tmp_path / "other.yaml").write_text(shipped.replace("reported: 41472", "reported: 41999"))
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
-    assert main(["batch", str(here / "baseline.yaml"), "-n", "2", "--days", "10", "-j", "1", "--out",
-                 str(tmp_path / "b"), "--report", "--quiet"]) == 0
+    scenario = str(here / "baseline.yaml")
+    assert main(["batch", scenario, "-n", "2", "--days", "10", "-j", "1", "--out", str(tmp_path / "b"),
+                 "--report", "--quiet"]) == 0
     md = (tmp_path / "b" / "report.md").read_text()
-    assert "41,999" in md and "Validation of baseline" in md
-    assert main(["validate", str(here / "baseline.yaml"), "-n", "2", "--days", "10", "-j", "1", "--out",
-                 str(tmp_path / "v"), "--quiet"]) in (0, 1)
+    assert "41,472" in md and "40,111" not in md
+    assert main(["report", str(tmp_path / "b"), "--targets", str(tmp_path / "other.yaml")]) == 0
+    assert "41,999" in (tmp_path / "b" / "report.md").read_text()
+    assert main(["validate", scenario, "-n", "2", "--days", "10", "-j", "1", "--out", str(tmp_path / "v"),
+                 "--quiet"]) in (0, 1)
+    assert "41,472" in (tmp_path / "v" / "validation.md").read_text()
+    assert main(["validate", scenario, "-n", "2", "--days", "10", "-j", "1", "--out", str(tmp_path / "v"),
+                 "--targets", str(tmp_path / "other.yaml"), "--quiet"]) in (0, 1)
     assert "41,999" in (tmp_path / "v" / "validation.md").read_text()
-    (here / "targets.yaml").unlink()
     capsys.readouterr()
-    assert main(["validate", str(here / "baseline.yaml"), "-n", "2", "--days", "10", "--out", str(tmp_path / "w")]) == 2
+    assert main(["validate", scenario, "-n", "2", "--days", "10", "--targets", str(tmp_path / "none.yaml"),
+                 "--out", str(tmp_path / "w")]) == 2
     err = capsys.readouterr().err
-    assert "targets.yaml: file not found" in err and len(err.strip().splitlines()) == 1
+    assert "none.yaml: file not found" in err and len(err.strip().splitlines()) == 1
+
+
+def test_validate_finds_the_targets_of_a_run_folder(tmp_path):
+    """The resolved scenario.yaml that `channel-sim run` writes validates as it is."""
+    assert cli("run", SCENARIOS / "baseline.yaml", "--days", 10, "--out", tmp_path / "r", "--quiet").returncode == 0
+    result = cli("validate", tmp_path / "r" / "scenario.yaml", "-n", 2, "--days", 10, "-j", 1, "--quiet",
+                 "--out", tmp_path / "v")
+    assert result.returncode in (0, 1), result.stderr
+    assert "targets passed" in result.stdout and "Traceback" not in result.stderr
 
 
 def test_check_replications_without_check_top_is_one_line(tmp_path):

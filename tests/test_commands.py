@@ -73,7 +73,7 @@ def _scenario_copy(tmp_path: Path) -> Path:
 
     from tests.conftest import SCENARIOS
 
-    shutil.copytree(SCENARIOS, tmp_path / "scenarios", ignore=shutil.ignore_patterns("targets.yaml"))
+    shutil.copytree(SCENARIOS, tmp_path / "scenarios")
     return tmp_path / "scenarios"
 
 
@@ -114,3 +114,12 @@ def test_scenarios_of_no_folder_is_one_line(tmp_path, where, expected):
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.strip().splitlines() == [
         f"channel-sim: error: {expected}; expected a folder of scenario YAML files, e.g. scenarios"]
+
+
+def test_the_shipped_folder_holds_scenarios_only():
+    """Every YAML file under scenarios/ is a scenario (the targets are package data), so globs of it just work."""
+    listed = cli("scenarios", cwd=ROOT)
+    assert listed.returncode == 0, listed.stderr
+    assert not (ROOT / "scenarios" / "targets.yaml").exists() and (ROOT / "sim" / "data" / "targets.yaml").is_file()
+    dry = subprocess.run(["make", "-n", "check"], cwd=ROOT, capture_output=True, text=True)
+    assert dry.returncode == 0 and "targets" not in dry.stdout and "scenarios/returns.yaml" in dry.stdout

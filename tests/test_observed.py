@@ -369,7 +369,7 @@ def test_the_report_shows_the_record_beside_the_baseline(validated, tmp_path):
     d, _ = validated
     copy = tmp_path / "copy"
     shutil.copytree(d / "results" / "v", copy, ignore=shutil.ignore_patterns("*.png", "*.csv", "*.md"))
-    written = write_report(copy, targets=d / "scenarios" / "targets.yaml")
+    written = write_report(copy, targets=ROOT / "sim" / "data" / "targets.yaml")
     md = written["md"].read_text()
     assert "## Validation of baseline against the observed record of 2025" in md
     assert "| people arriving in the year | people | 41,472 |" in md

@@ -13,13 +13,14 @@ import yaml
 
 from sim.errors import ScenarioError
 from sim.analysis.validation import evaluate, load_targets
-from tests.conftest import SCENARIOS
+from tests.conftest import ROOT, SCENARIOS
 
 EXE = Path(sys.executable).parent / "channel-sim"
+TARGETS = ROOT / "sim" / "data" / "targets.yaml"
 
 
 def test_targets_file_names_its_sources():
-    targets = load_targets(SCENARIOS / "targets.yaml")
+    targets = load_targets(TARGETS)
     names = {t.name for t in targets}
     assert {"taxi_boat_success_rate", "people_crossed", "people_prevented", "mean_people_per_boat", "taxi_share"} <= names
     for t in targets:
@@ -70,7 +71,7 @@ def test_validate_passes_on_the_baseline(workdir):
 
 
 def test_validate_fails_when_a_target_is_moved_out_of_reach(workdir):
-    moved = yaml.safe_load((workdir / "scenarios" / "targets.yaml").read_text())
+    moved = yaml.safe_load(TARGETS.read_text())
     for t in moved["targets"]:
         if t["name"] == "taxi_boat_success_rate":
             t["reported"], t["band"] = 0.5, [0.45, 0.55]
