@@ -238,7 +238,7 @@ def test_the_summary_names_the_clear_effects_and_only_those(batch):
 def test_the_terminal_ranking_is_written_beside_the_report(batch):
     folder, written = batch
     text = written["ranking"].read_text()
-    assert text.startswith("effects in 45 days against the baseline")
+    assert text.startswith("effects in 45 days against baseline, mean [95 % interval]")
     assert all(name in text for name in NAMES[1:])
 
 

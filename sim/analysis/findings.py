@@ -83,12 +83,12 @@ def ranking_markdown(table: pd.DataFrame, days: int) -> str:
     return "\n".join(lines)
 
 
-def ranking_text(table: pd.DataFrame, days: int, width: int = 30) -> str:
+def ranking_text(table: pd.DataFrame, days: int, baseline: str = "baseline", width: int = 30) -> str:
     """The ranking as a fixed-width table for a terminal."""
     heads = ["scenario"] + [head for _, head, _ in RANKED]
     rows = [[_name(r)[:width]] + [r[key].text(key) for key, _, _ in RANKED] for _, r in table.iterrows()]
     widths = [max(len(x) for x in col) for col in zip(heads, *rows)]
-    out = [f"effects {period(days)} against the baseline, mean [95 % interval], most crossings averted first:"]
+    out = [f"effects {period(days)} against {baseline}, mean [95 % interval], most crossings averted first:"]
     out.append("  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(heads, widths))))
     for row in rows:
         out.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))

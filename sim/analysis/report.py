@@ -506,7 +506,7 @@ def write_report(folder: str | Path, baseline: str = "baseline", targets: str | 
     written["html"] = write_atomic(folder / "report.html",
                                    _html(title, f"{folder} · {intro}", f"Generated {generated}. {made}", sections,
                                          pngs, {name: caption for name, (caption, _) in figures.items()}))
-    text = findings.ranking_text(rank, days) if len(rank) else summary
+    text = findings.ranking_text(rank, days, baseline) if len(rank) else summary
     written["ranking"] = write_atomic(folder / "ranking.txt", text + "\n")
     steps.update(steps.total - steps.n)
     steps.close()
