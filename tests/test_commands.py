@@ -123,3 +123,52 @@ def test_the_shipped_folder_holds_scenarios_only():
     assert not (ROOT / "scenarios" / "targets.yaml").exists() and (ROOT / "sim" / "data" / "targets.yaml").is_file()
     dry = subprocess.run(["make", "-n", "check"], cwd=ROOT, capture_output=True, text=True)
     assert dry.returncode == 0 and "targets" not in dry.stdout and "scenarios/returns.yaml" in dry.stdout
+
+
+def _make(*args) -> str:
+    result = subprocess.run(["make", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_make_help_lists_the_targets_and_the_variables():
+    text = _make("help")
+    assert text == _make()  # make alone is make help
+    for target in ("run", "test", "check", "bench", "notebooks", "clean", "help"):
+        assert f"  make {target} " in text, target
+    for variable in ("DRAWS=", "REPLICATIONS=", "POSTERIOR=", "WORKERS=", "OUT="):
+        assert variable in text, variable
+    assert "make run REPLICATIONS=40" in text and "results/policy-comparison-d10-n40" in text
+
+
+def _batch_line(*variables) -> str:
+    return next(ln for ln in _make("-n", "run", *variables).splitlines() if "channel-sim batch" in ln)
+
+
+@pytest.mark.parametrize("variables, out", [
+    ((), "results/policy-comparison"),
+    (("REPLICATIONS=40",), "results/policy-comparison-d10-n40"),
+    (("DRAWS=20", "REPLICATIONS=20"), "results/policy-comparison-d20-n20"),
+    (("POSTERIOR=results/calibrate-2025/posterior.csv",), "results/policy-comparison-d10-n10-calibrate-2025"),
+    (("REPLICATIONS=40", "OUT=results/mine"), "results/mine"),
+])
+def test_make_run_gives_each_batch_definition_its_own_folder(variables, out):
+    """So that `make run REPLICATIONS=40` is not refused for the folder of the default batch."""
+    line = _batch_line(*variables)
+    assert line.endswith(f"--out {out} --report"), line
+    assert "--workers" not in line
+
+
+def test_make_run_passes_workers_and_the_scenarios():
+    line = _batch_line("WORKERS=2")
+    assert "--workers 2 " in line and "scenarios/returns.yaml" in line and "baseline_2024" not in line
+
+
+def test_make_notebooks_installs_jupyter_lab_and_opens_the_notebooks():
+    import tomllib
+
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["notebooks"]
+    assert any(req.startswith("jupyterlab") for req in extra)
+    dry = _make("-n", "-W", "pyproject.toml", "notebooks")  # as if pyproject had changed: the install shows
+    assert "pip install --quiet -e '.[notebooks]'" in dry
+    assert "jupyter lab --ServerApp.root_dir=notebooks" in dry
