@@ -5,7 +5,9 @@ The main entry points, imported on first use:
 * ``sim.load_scenario(path)``: a validated scenario;
 * ``sim.ChannelModel(scenario, seed).run()``: one run, with ``summary()``,
   ``boats_frame()`` and ``daily_frame()``;
-* ``sim.load_results(folder)``: tidy tables of a batch folder.
+* ``sim.load_results(folder)``: tidy tables of a batch folder, a ``Results`` with
+  ``summaries`` (one row per run), ``boats`` (one per boat attempt) and ``daily``
+  (one per day), read as ``res.summaries`` or ``res["summaries"]``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ _EXPORTS = {
     "Scenario": "sim.scenario",
     "ChannelModel": "sim.model",
     "load_results": "sim.runs.store",
+    "Results": "sim.runs.store",
     "plan_batch": "sim.runs.batch",
     "run_batch": "sim.runs.batch",
     "write_report": "sim.analysis.report",

@@ -172,3 +172,26 @@ def test_make_notebooks_installs_jupyter_lab_and_opens_the_notebooks():
     dry = _make("-n", "-W", "pyproject.toml", "notebooks")  # as if pyproject had changed: the install shows
     assert "pip install --quiet -e '.[notebooks]'" in dry
     assert "jupyter lab --ServerApp.root_dir=notebooks" in dry
+
+
+def test_load_results_reads_as_attributes_and_as_items(tmp_path):
+    import dataclasses
+
+    import sim
+    from sim.runs.batch import plan_batch, run_batch
+    from sim.scenario import load_scenario
+    from tests.conftest import SCENARIOS
+
+    run_batch(tmp_path / "b", plan_batch([load_scenario(SCENARIOS / "baseline.yaml")], replications=2, days=5),
+              workers=1, progress=False)
+    res = sim.load_results(tmp_path / "b")
+    assert isinstance(res, sim.Results)
+    assert len(res.summaries) == 2 and len(res.daily) == 10 and "outcome" in res.boats.columns
+    assert res["summaries"] is res.summaries and res["boats"] is res.boats and res["daily"] is res.daily
+    assert list(res.keys()) == list(res) == ["summaries", "boats", "daily"] and "daily" in res
+    assert set(dict(res)) == {"summaries", "boats", "daily"} and dict(res.items())["daily"] is res.daily
+    with pytest.raises(KeyError):
+        res["summary"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.summaries = None
+    assert repr(res) == f"Results(summaries: 2 runs, boats: {len(res.boats):,} attempts, daily: 10 days)"

@@ -17,7 +17,8 @@ read in full instead), each with the columns of its table; a run that fails
 the check is damaged: :func:`check_run` says which file and why, readers leave
 it out, and the next batch on the folder redoes it.
 
-:func:`load_results` gives tidy pandas tables of a folder.
+:func:`load_results` gives tidy pandas tables of a folder, as :class:`Results`
+(``res.summaries``, ``res.boats``, ``res.daily``; ``res["summaries"]`` too).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import time
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -317,7 +319,58 @@ def completeness(folder: str | Path) -> Completeness:
     return Completeness(max(len(planned), counted, sound), sound, missing, damaged, _held(folder), tables)
 
 
-def load_results(folder: str | Path, status: Completeness | None = None) -> dict[str, pd.DataFrame]:
+@dataclass(frozen=True, eq=False)
+class Results:
+    """The tidy tables of a batch folder (:func:`load_results`).
+
+    Read as attributes (``res.summaries``) or, as a mapping of the three names,
+    by item (``res["summaries"]``, ``res.keys()``, ``dict(res)``).
+
+    Attributes:
+        summaries: one row per run: its ids and the summary keys (``sim.outcomes.SUMMARY_KEYS``).
+        boats: one row per boat attempt of every run (``sim.outcomes.BOAT_COLUMNS`` and the ids).
+        daily: one row per simulated day of every run (``sim.outcomes.DAY_COLUMNS`` and the ids).
+    """
+
+    summaries: pd.DataFrame
+    boats: pd.DataFrame
+    daily: pd.DataFrame
+
+    def keys(self) -> tuple[str, ...]:
+        """``("summaries", "boats", "daily")``."""
+        return ("summaries", "boats", "daily")
+
+    def __getitem__(self, key: str) -> pd.DataFrame:
+        if key not in self.keys():
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self):
+        return iter(self.keys())
+
+    def __len__(self) -> int:
+        return len(self.keys())
+
+    def __contains__(self, key) -> bool:
+        return key in self.keys()
+
+    def values(self) -> tuple[pd.DataFrame, ...]:
+        """The three tables, in the order of :meth:`keys`."""
+        return tuple(getattr(self, k) for k in self.keys())
+
+    def items(self) -> tuple[tuple[str, pd.DataFrame], ...]:
+        """``(name, table)`` pairs, in the order of :meth:`keys`."""
+        return tuple((k, getattr(self, k)) for k in self.keys())
+
+    def __repr__(self) -> str:
+        return (f"Results(summaries: {len(self.summaries):,} runs, boats: {len(self.boats):,} attempts, "
+                f"daily: {len(self.daily):,} days)")
+
+
+Mapping.register(Results)
+
+
+def load_results(folder: str | Path, status: Completeness | None = None) -> Results:
     """Tidy tables of every complete run in a batch folder.
 
     Args:
@@ -325,11 +378,12 @@ def load_results(folder: str | Path, status: Completeness | None = None) -> dict
         status: its :func:`completeness`, when the caller has it (its runs are not checked again).
 
     Returns:
-        ``{"summaries": ..., "boats": ..., "daily": ...}``: pandas DataFrames
-        with columns ``scenario``, ``replication``, ``seed``, ``run`` and one
-        column per sweep key (named ``sweep.<key>``) beside the model's own; a batch run with
-        parameter draws (``--posterior``) adds ``draw`` (the particle's row in the posterior) and
-        one column per parameter with the value the run had (``draw.<key>``).
+        A :class:`Results` with three pandas DataFrames, ``summaries``, ``boats`` and
+        ``daily`` (attributes, or items: ``res["summaries"]``), with columns ``scenario``,
+        ``replication``, ``seed``, ``run`` and one column per sweep key (named
+        ``sweep.<key>``) beside the model's own; a batch run with parameter draws
+        (``--posterior``) adds ``draw`` (the particle's row in the posterior) and one column
+        per parameter with the value the run had (``draw.<key>``).
 
     Raises:
         StoreError: the folder is missing or holds no batch.
@@ -366,4 +420,4 @@ def load_results(folder: str | Path, status: Completeness | None = None) -> dict
     for df in (summaries, boats, daily):
         if len(df):
             df["scenario"] = df["scenario"].astype(str)
-    return {"summaries": summaries, "boats": boats, "daily": daily}
+    return Results(summaries, boats, daily)
