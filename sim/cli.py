@@ -241,10 +241,12 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--report", action="store_true", help="write the report when the batch is done")
     batch.add_argument("--quiet", action="store_true", help="no progress bar or table")
 
-    report = _command(sub, "report", "write the policy comparison report of a batch folder",
+    report = _command(sub, "report", "write the policy comparison report of a batch folder "
+                      "(of one run's folder: print its summary)",
                       "channel-sim report results/demo",
-                      "channel-sim report results/demo --baseline drones_doubled --partial")
-    report.add_argument("folder", type=Path, help="a folder written by channel-sim batch")
+                      "channel-sim report results/baseline-90d")
+    report.add_argument("folder", type=Path, help="a folder written by channel-sim batch, or by channel-sim run "
+                        "(its summary.md is printed, and written first if the folder lacks it)")
     report.add_argument("--baseline", default="baseline", help="scenario the others are compared with (default: baseline)")
     report.add_argument("--partial", action="store_true",
                         help="report on the runs there even if the batch is not finished (the report says so)")
@@ -467,7 +469,16 @@ def cmd_batch(args) -> int:
 
 
 def cmd_report(args) -> int:
-    """``channel-sim report``."""
+    """``channel-sim report``: of a batch folder, the report; of a run's folder, its summary.md."""
+    from sim.runs.rundir import is_run_folder, run_summary
+
+    if is_run_folder(args.folder):
+        text, unwritten = run_summary(args.folder)
+        if unwritten:
+            print(f"channel-sim: warning: {args.folder / 'summary.md'}: not written ({unwritten}); "
+                  "the summary is printed only", file=sys.stderr)
+        print(text, end="")
+        return 0
     from sim.analysis.report import write_report
     from sim.analysis.validation import default_targets
 

@@ -143,6 +143,7 @@ CASES = [
     ("report: a manifest nested 100,000 deep", ["report", "{d}/deep"], None),
     ("report: an incomplete manifest", ["report", "{d}/incomplete"], None),
     ("report: a batch with a run missing", ["report", "{d}/unfinished"], None),
+    ("report: a run folder whose summary.json is damaged", ["report", "{d}/damaged_run"], None),
     ("validate: --targets a missing file", ["validate", "{d}/lonely/baseline.yaml", "--targets", "{d}/nothing.yaml",
                                             "-n", "1", "--days", "5", "--out", "{d}/v1"], None),
     ("validate: a target that divides by zero", ["validate", BASELINE, "--targets", "{d}/t_zero.yaml", "-n", "1",
@@ -199,6 +200,9 @@ def _prepare(d: Path) -> None:
                            ("incomplete", '{"batches": [{"definition": {"scenarios": {"a": "x"}}}]}')):
         (d / name / "runs").mkdir(parents=True)
         (d / name / "manifest.json").write_text(manifest)
+    (d / "damaged_run").mkdir()
+    (d / "damaged_run" / "summary.json").write_text('{"days": 3,')
+    (d / "damaged_run" / "provenance.json").write_text("{}")
     unfinished = d / "unfinished"
     subprocess.run([str(EXE), "batch", BASELINE, "-n", "2", "--days", "5", "-j", "1", "--quiet", "--out",
                     str(unfinished)], check=True, capture_output=True)

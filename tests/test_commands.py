@@ -195,3 +195,100 @@ def test_load_results_reads_as_attributes_and_as_items(tmp_path):
     with pytest.raises(dataclasses.FrozenInstanceError):
         res.summaries = None
     assert repr(res) == f"Results(summaries: 2 runs, boats: {len(res.boats):,} attempts, daily: 10 days)"
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory):
+    from tests.conftest import SCENARIOS
+
+    out = tmp_path_factory.mktemp("run") / "r"
+    result = cli("run", SCENARIOS / "baseline.yaml", "--seed", 5, "--days", 30, "--out", out)
+    assert result.returncode == 0, result.stderr
+    return out, result.stdout
+
+
+def test_a_run_folder_has_a_summary_a_reader_can_read(run_folder):
+    import json
+
+    from sim.outcomes import MEASURES, RUN_TABLE
+
+    out, _ = run_folder
+    md = (out / "summary.md").read_text()
+    summary = json.loads((out / "summary.json").read_text())
+    prov = json.loads((out / "provenance.json").read_text())
+    assert md.startswith("# Run of baseline\n") and "2025 posture, no interception at sea" in md
+    assert "| seed | 5 |" in md and "| days | 30: 2025-01-01 to 2025-01-30 |" in md
+    for key in RUN_TABLE:
+        m = MEASURES[key]
+        row = next(ln for ln in md.splitlines() if ln.startswith(f"| {'- ' if m.part_of else ''}{m.label} "))
+        assert [c.strip() for c in row.strip("|").split("|")][1:] == [m.format(summary[key]), m.unit], row
+    assert f"{summary['taxi_boat_success_rate']:.1%}" in md and f"{summary['people_attempted']:,}" in md
+    assert f"git commit {prov['git_commit']}" in md and f"channel-sim {prov['package_version']}" in md
+    assert f"Mesa {prov['mesa']}" in md
+
+
+def test_run_prints_its_outcomes_as_the_report_does(run_folder):
+    import json
+
+    from sim.outcomes import MEASURES, RUN_TABLE
+
+    out, stdout = run_folder
+    summary = json.loads((out / "summary.json").read_text())
+    for key in RUN_TABLE:
+        line = next(ln for ln in stdout.splitlines() if ln.strip().startswith(MEASURES[key].label + "  "))
+        assert line.split()[-1] == MEASURES[key].format(summary[key]), line
+        assert not line.split()[-1].startswith("-0"), line
+    assert f"{summary['launch_success_rate']:.1%}" in stdout
+    assert f"{summary['people_attempted']:,}" in stdout
+
+
+def test_report_on_a_run_folder_prints_its_summary(run_folder, tmp_path):
+    import shutil
+
+    out, _ = run_folder
+    result = cli("report", out)
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout == (out / "summary.md").read_text()
+    old = tmp_path / "old"
+    shutil.copytree(out, old)
+    (old / "summary.md").unlink()  # a folder written before runs kept one
+    again = cli("report", old)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == (out / "summary.md").read_text() == (old / "summary.md").read_text()
+    assert not list(old.glob(".*tmp")) and not (old / "report.md").exists()
+
+
+def test_report_on_a_run_folder_it_cannot_write_still_prints_it(run_folder, tmp_path, monkeypatch, capsys):
+    import shutil
+
+    from sim import cli as command_line
+
+    out, _ = run_folder
+    old = tmp_path / "old"
+    shutil.copytree(out, old)
+    (old / "summary.md").unlink()
+
+    def refused(*args):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("sim.runs.rundir.os.replace", refused)
+    assert command_line.main(["report", str(old)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == (out / "summary.md").read_text()
+    assert captured.err.strip() == (f"channel-sim: warning: {old / 'summary.md'}: not written (Permission denied); "
+                                    "the summary is printed only")
+    assert sorted(p.name for p in old.iterdir()) == sorted(p.name for p in out.iterdir() if p.name != "summary.md")
+
+
+def test_report_on_a_damaged_run_folder_is_one_line(run_folder, tmp_path):
+    import shutil
+
+    out, _ = run_folder
+    old = tmp_path / "old"
+    shutil.copytree(out, old)
+    (old / "summary.md").unlink()
+    (old / "provenance.json").write_text("[1, 2]")
+    result = cli("report", old)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (f"channel-sim: error: {old / 'provenance.json'}: a list, not a mapping; "
+                                     "expected the provenance.json that channel-sim run writes")

@@ -7,7 +7,15 @@ A run folder holds:
 * ``boats.parquet``: one row per boat attempt;
 * ``daily.parquet``: one row per day;
 * ``provenance.json``: package version, git commit, Python and Mesa versions,
-  scenario hash, seed, start and end times.
+  scenario hash, seed, start and end times;
+* ``summary.md``: the same for a reader: the scenario, seed, days and dates,
+  the main outcomes with their units (``sim.outcomes.RUN_TABLE``, formatted
+  by ``sim.outcomes.MEASURES`` as the report formats them) and the provenance.
+
+A run folder is one with ``summary.json`` and ``provenance.json`` and no
+``manifest.json`` (which marks a batch folder): :func:`is_run_folder`.
+:func:`run_summary` gives its ``summary.md``, writing it first for a folder
+written before it was kept.
 
 The folder is written under a temporary name beside its destination and
 renamed at the end, so no one ever sees half a run, and an existing folder is
@@ -16,6 +24,7 @@ never overwritten.
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import json
 import math
@@ -97,6 +106,136 @@ def _umask() -> int:
     return mask
 
 
+#: The reader's page of a run folder.
+SUMMARY_MD = "summary.md"
+
+#: Files a run folder holds besides summary.md, and what each is.
+_FILES = (("scenario.yaml", "the resolved scenario; `channel-sim run` on it reproduces the run"),
+          ("summary.json", "every summary key"),
+          ("boats.parquet", "one row per boat attempt"),
+          ("daily.parquet", "one row per day"),
+          ("provenance.json", "versions, git commit, scenario hash, seed, start and end times"))
+
+
+def _dates(start, days) -> str:
+    """``2025-01-01 to 2025-12-31``, or what is known of it."""
+    try:
+        first = start if isinstance(start, dt.date) else dt.date.fromisoformat(str(start))
+        return f"{first.isoformat()} to {(first + dt.timedelta(days=int(days) - 1)).isoformat()}"
+    except (TypeError, ValueError, OverflowError):
+        return "dates not recorded"
+
+
+def summary_markdown(scenario: dict, summary: dict, prov: dict) -> str:
+    """The ``summary.md`` of a run: what ran, its main outcomes with their units, and where it came from.
+
+    Args:
+        scenario: the resolved scenario as data (``Scenario.to_dict()``, or its ``scenario.yaml``).
+        summary: the run summary (``summary.json``).
+        prov: the provenance record (``provenance.json``).
+    """
+    from sim.outcomes import MEASURES, RUN_TABLE
+
+    name = summary.get("scenario") or prov.get("scenario") or scenario.get("name") or "unnamed"
+    days = summary.get("days", prov.get("days", scenario.get("days")))
+    seed = summary.get("seed", prov.get("seed"))
+    lines = [f"# Run of {name}", ""]
+    description = str(scenario.get("description") or "").strip()
+    if description:
+        lines += [description, ""]
+    lines += ["| | |", "|---|---|",
+              f"| scenario | {name} (hash {prov.get('scenario_hash', 'not recorded')}) |",
+              f"| seed | {seed} |",
+              f"| days | {days}: {_dates(scenario.get('start_date'), days)} |",
+              f"| ran | {prov.get('started', '?')} to {prov.get('finished', '?')} |", "",
+              "## Outcomes", ""]
+    def shown(key: str) -> str:
+        try:
+            return MEASURES[key].format(summary[key])
+        except (TypeError, ValueError):  # not a number (a summary.json edited by hand)
+            return str(summary[key])
+
+    rows = [(("- " if MEASURES[key].part_of else "") + MEASURES[key].label, shown(key), MEASURES[key].unit)
+            for key in RUN_TABLE if key in summary]
+    widths = [max(len(r[i]) for r in rows + [("outcome", "value", "unit")]) for i in range(3)]
+    lines += [f"| {'outcome':<{widths[0]}} | {'value':>{widths[1]}} | {'unit':<{widths[2]}} |",
+              f"|{'-' * (widths[0] + 2)}|{'-' * (widths[1] + 1)}:|{'-' * (widths[2] + 2)}|"]
+    lines += [f"| {label:<{widths[0]}} | {value:>{widths[1]}} | {unit:<{widths[2]}} |" for label, value, unit in rows]
+    lines += ["", "A line starting with - is a part of the nearest line above it without one. Every summary key "
+              "is in summary.json.", "",
+              "## Provenance", "",
+              f"channel-sim {prov.get('package_version', 'unknown')}, git commit {prov.get('git_commit', 'unknown')}, "
+              f"Python {prov.get('python', 'unknown')}, Mesa {prov.get('mesa', 'unknown')}. "
+              f"`channel-sim run scenario.yaml --seed {seed}` in this folder reproduces the run.", "",
+              "## Files", ""]
+    lines += [f"- `{file}`: {what}" for file, what in _FILES]
+    return "\n".join(lines) + "\n"
+
+
+def is_run_folder(folder: Path) -> bool:
+    """A folder ``channel-sim run`` wrote: ``summary.json`` and ``provenance.json``, and no batch manifest."""
+    folder = Path(folder)
+    return (folder.is_dir() and not (folder / "manifest.json").exists() and (folder / "summary.json").is_file()
+            and (folder / "provenance.json").is_file())
+
+
+def _read_json(path: Path) -> dict:
+    expected = f"expected the {path.name} that channel-sim run writes"
+    try:
+        if path.stat().st_size > 1_000_000:
+            raise RunDirError(f"{path}: larger than 1,000,000 bytes; {expected}")
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise RunDirError(f"{path}: not readable JSON ({' '.join(str(exc).split())[:120]}); {expected}") from None
+    except RecursionError:
+        raise RunDirError(f"{path}: nested too deeply; {expected}") from None
+    if not isinstance(data, dict):
+        raise RunDirError(f"{path}: a {type(data).__name__}, not a mapping; {expected}")
+    return data
+
+
+def run_summary(folder: Path) -> tuple[str, str | None]:
+    """The text of a run folder's ``summary.md``, written first if the folder lacks it.
+
+    Returns:
+        The text, and None, or why it could not be written (the text is made all the same).
+
+    Raises:
+        RunDirError: its summary.json or provenance.json cannot be read.
+    """
+    folder = Path(folder)
+    path = folder / SUMMARY_MD
+    if path.is_file():
+        try:
+            return path.read_text(encoding="utf-8"), None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RunDirError(f"{path}: cannot be read ({exc}); expected the summary.md channel-sim run writes") \
+                from None
+    summary, prov = _read_json(folder / "summary.json"), _read_json(folder / "provenance.json")
+    scenario = {}
+    if (folder / "scenario.yaml").is_file():
+        from sim.errors import ScenarioError
+        from sim.scenario import read_yaml_file
+
+        try:
+            data = read_yaml_file(folder / "scenario.yaml", "a resolved scenario")
+        except ScenarioError:
+            data = None  # the dates and the description are then not shown
+        scenario = data if isinstance(data, dict) else {}
+    text = summary_markdown(scenario, summary, prov)
+    tmp = folder / f".{SUMMARY_MD}.{os.getpid()}.tmp"
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:  # a folder that cannot be written: the summary is still shown
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        return text, exc.strerror or str(exc)
+    return text, None
+
+
 def write_run(out: Path, scenario, summary: dict, boats, daily, prov: dict, next_free: str | None = None) -> Path:
     """Write a run folder atomically.
 
@@ -122,6 +261,7 @@ def write_run(out: Path, scenario, summary: dict, boats, daily, prov: dict, next
         (tmp / "scenario.yaml").write_text(yaml.safe_dump(scenario.to_dict(), sort_keys=False, allow_unicode=True))
         (tmp / "summary.json").write_text(json.dumps({k: _clean(v) for k, v in summary.items()}, indent=2) + "\n")
         (tmp / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
+        (tmp / SUMMARY_MD).write_text(summary_markdown(scenario.to_dict(), summary, prov), encoding="utf-8")
         boats.to_parquet(tmp / "boats.parquet", index=False)
         daily.to_parquet(tmp / "daily.parquet", index=False)
         while True:
