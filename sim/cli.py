@@ -239,6 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--out", type=Path, required=True, help="results folder (created, or resumed)")
     batch.add_argument("--append", action="store_true", help="add a different batch definition to an existing folder")
     batch.add_argument("--report", action="store_true", help="write the report when the batch is done")
+    batch.add_argument("--baseline", metavar="NAME",
+                       help="with --report: the scenario the others are compared with (default: baseline)")
     batch.add_argument("--quiet", action="store_true", help="no progress bar or table")
 
     report = _command(sub, "report", "write the policy comparison report of a batch folder "
@@ -436,6 +438,11 @@ def cmd_batch(args) -> int:
     from sim.runs.batch import parse_sweep, plan_batch, run_batch
     from sim.scenario import load_scenario
 
+    if args.baseline is not None and not args.report:
+        from sim.errors import UserError
+
+        raise UserError(f"--baseline {args.baseline}: given without --report; expected --report, the report "
+                        "that compares the scenarios with it")
     scenarios = [load_scenario(p) for p in args.scenarios]
     sweeps = [parse_sweep(s) for s in args.sweep]
     if args.draws is not None and args.posterior is None:
@@ -464,7 +471,7 @@ def cmd_batch(args) -> int:
     if not args.quiet:
         print(f"{result.ran} run(s) done, {result.already_done} already present, in {result.seconds:.1f} s: {args.out}")
     if args.report:
-        return cmd_report(argparse.Namespace(folder=args.out, baseline="baseline", quiet=args.quiet))
+        return cmd_report(argparse.Namespace(folder=args.out, baseline=args.baseline or "baseline", quiet=args.quiet))
     return 0
 
 

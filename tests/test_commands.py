@@ -292,3 +292,23 @@ def test_report_on_a_damaged_run_folder_is_one_line(run_folder, tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip() == (f"channel-sim: error: {old / 'provenance.json'}: a list, not a mapping; "
                                      "expected the provenance.json that channel-sim run writes")
+
+
+def test_batch_report_compares_with_the_baseline_given(tmp_path):
+    from tests.conftest import SCENARIOS
+
+    out = tmp_path / "b"
+    result = cli("batch", SCENARIOS / "baseline.yaml", SCENARIOS / "drones_doubled.yaml", "-n", 2, "--days", 10,
+                 "-j", 1, "--quiet", "--report", "--baseline", "drones_doubled", "--out", out)
+    assert result.returncode == 0, result.stderr
+    md = (out / "report.md").read_text()
+    assert md.startswith("# Policy comparison against drones_doubled")
+    again = cli("batch", SCENARIOS / "baseline.yaml", SCENARIOS / "drones_doubled.yaml", "-n", 2, "--days", 10,
+                "-j", 1, "--quiet", "--report", "--baseline", "returns", "--out", out)
+    assert again.returncode == 2 and "Traceback" not in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1 and "returns" in again.stderr
+    alone = cli("batch", SCENARIOS / "baseline.yaml", "-n", 1, "--baseline", "baseline", "--out", tmp_path / "c")
+    assert alone.returncode == 2 and alone.stderr.strip() == (
+        "channel-sim: error: --baseline baseline: given without --report; expected --report, the report that "
+        "compares the scenarios with it")
+    assert not (tmp_path / "c").exists()
