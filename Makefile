@@ -74,7 +74,17 @@ help:
 run: $(STAMP)
 	$(BIN)/channel-sim batch $(SCENARIOS) --posterior $(POSTERIOR) --draws $(DRAWS) --replications $(REPLICATIONS) $(if $(WORKERS),--workers $(WORKERS) )--out $(OUT) --report
 
-test: $(STAMP)
+# The report's browser test drives Debian's Chromium through Playwright (never a browser of Playwright's own):
+# installed here when it is missing and this is root with apt-get, else that test is skipped and says why.
+CHROMIUM := /usr/bin/chromium
+
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+	    echo "warning: apt-get could not install chromium; the browser test will be skipped"; \
+	else echo "warning: no $(CHROMIUM) (apt-get install chromium as root); the browser test will be skipped"; fi
+
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

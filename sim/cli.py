@@ -252,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--baseline", default="baseline", help="scenario the others are compared with (default: baseline)")
     report.add_argument("--partial", action="store_true",
                         help="report on the runs there even if the batch is not finished (the report says so)")
+    report.add_argument("--quiet", action="store_true", help="no progress bar, ranking or paths printed")
     report.add_argument("--targets", type=Path, metavar="FILE", help="reported rates to compare the baseline "
                         "with (default: the shipped sim/data/targets.yaml)")
     _record_options(report)
@@ -444,6 +445,13 @@ def cmd_batch(args) -> int:
         raise UserError(f"--baseline {args.baseline}: given without --report; expected --report, the report "
                         "that compares the scenarios with it")
     scenarios = [load_scenario(p) for p in args.scenarios]
+    if args.report and (args.baseline or "baseline") not in {s.name for s in scenarios} and not args.append:
+        from sim.errors import UserError
+
+        given = f"--baseline {args.baseline}" if args.baseline else "--report"
+        raise UserError(f"{given}: no scenario named {args.baseline or 'baseline'!r} among "
+                        f"{', '.join(s.name for s in scenarios)}; expected the name of one of them (--baseline NAME) "
+                        "to compare the others with")
     sweeps = [parse_sweep(s) for s in args.sweep]
     if args.draws is not None and args.posterior is None:
         from sim.errors import UserError
@@ -492,9 +500,11 @@ def cmd_report(args) -> int:
     targets = getattr(args, "targets", None) or default_targets()
     record = _load_record(args) if getattr(args, "record", None) or getattr(args, "daily", None) or \
         getattr(args, "weekly", None) else None
+    quiet = getattr(args, "quiet", False)
     written = write_report(args.folder, baseline=args.baseline, targets=targets,
-                           partial=getattr(args, "partial", False), record=record)
-    if not getattr(args, "quiet", False):
+                           partial=getattr(args, "partial", False), record=record, progress=not quiet)
+    if not quiet:
+        print(written["ranking"].read_text(), end="")
         print(f"report: {written['html']} (and {written['md'].name}, figures in {written['md'].parent / 'figures'})")
     return 0
 

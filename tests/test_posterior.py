@@ -149,4 +149,4 @@ def test_batch_with_a_posterior_from_the_command_line_reports_what_the_intervals
     assert done.returncode == 0, done.stderr
     report = (out / "report.md").read_text()
     assert "3 parameter draws" in report and "What the intervals hold" in report
-    assert "parametric share: people crossed" in report
+    assert "people crossed: parametric share" in report

@@ -323,7 +323,7 @@ def _write_calibrated(out: Path, scenario: Scenario, scenario_path, point: dict,
     path.write_text(f"# Written by channel-sim calibrate: {how} (see posterior.json).\n"
                     + yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     if Path(targets_path).resolve() != (out / "targets.yaml").resolve():
-        shutil.copyfile(targets_path, out / "targets.yaml")  # so that `validate calibrated.yaml` finds them
+        shutil.copyfile(targets_path, out / "targets.yaml")  # kept beside the fit: `validate --targets` takes it
     return path
 
 

@@ -218,15 +218,6 @@ def provenance(folder: Path) -> str:
     return f"Runs made by {runs}. Report written by channel-sim {now}."
 
 
-def baseline_source(folder: str | Path, baseline: str = "baseline") -> Path | None:
-    """The scenario file the batch in ``folder`` read ``baseline`` from (its manifest says), if it names one."""
-    manifest = read_manifest(Path(folder)) if Path(folder).is_dir() else None
-    for entry in (manifest or {}).get("scenarios", {}).values():
-        if isinstance(entry, dict) and entry.get("name") == baseline and entry.get("source"):
-            return Path(entry["source"])
-    return None
-
-
 def record_comparison(record: Record, summaries: pd.DataFrame, daily: pd.DataFrame, boats: pd.DataFrame,
                       baseline: str):
     """The baseline's runs against the latest year of the record they all cover in full.
@@ -364,6 +355,11 @@ def write_report(folder: str | Path, baseline: str = "baseline", targets: str | 
     from sim.analysis import report_figures as rf
 
     folder = Path(folder)
+    planned = [e.get("name") for e in ((read_manifest(folder) if folder.is_dir() else None) or {}).get(
+        "scenarios", {}).values() if isinstance(e, dict)]
+    if planned and baseline not in planned:  # before the runs are read
+        raise UnknownBaseline(f"--baseline {baseline}: no scenario of that name in {folder}; expected one of "
+                              f"{', '.join(dict.fromkeys(planned))}")
     status = completeness(folder)
     if not status.complete and not partial:
         raise StoreError(f"{folder}: {status.describe()}; expected a finished batch (run the same channel-sim "

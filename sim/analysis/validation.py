@@ -1,6 +1,6 @@
 """Validation: the reported rates a scenario is held to, the observed record, and how a batch compares.
 
-Targets live in a YAML file (``scenarios/targets.yaml``): each has a reported
+Targets live in a YAML file (the shipped ``sim/data/targets.yaml``, or one given with ``--targets``): each has a reported
 value, an acceptance band for the mean over replications, a summary key or a
 formula over summary keys, and its source. A target passes when the mean of
 the simulated values lies inside its band; the 95 % interval of that mean is
