@@ -59,7 +59,9 @@ def test_calibrated_scenario_extends_the_original_and_passes_validation(calibrat
     from pathlib import Path
 
     exe = Path(sys.executable).parent / "channel-sim"
+    # the targets the fit used are kept beside it; validate reads the shipped ones unless told (as calibrate's hint says)
     result = subprocess.run([str(exe), "validate", str(res.calibrated), "-n", "6", "--quiet",
+                             "--targets", str(res.calibrated.parent / "targets.yaml"),
                              "--out", str(folder / "validate")], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
 
