@@ -360,22 +360,33 @@ def write_report(folder: str | Path, baseline: str = "baseline", targets: str | 
     if planned and baseline not in planned:  # before the runs are read
         raise UnknownBaseline(f"--baseline {baseline}: no scenario of that name in {folder}; expected one of "
                               f"{', '.join(dict.fromkeys(planned))}")
-    status = completeness(folder)
-    if not status.complete and not partial:
-        raise StoreError(f"{folder}: {status.describe()}; expected a finished batch (run the same channel-sim "
-                         "batch again to finish it, or channel-sim report --partial)")
-    res = load_results(folder, status)
-    raw, boats, daily = res["summaries"], res["boats"], res["daily"]
-    if raw.empty:
-        raise StoreError(f"{folder}: no complete run to report on; expected a batch folder with runs")
-    names = list(dict.fromkeys(raw["scenario"]))
-    if baseline not in names:
-        raise UnknownBaseline(f"--baseline {baseline}: no scenario of that name in {folder}; expected one of "
-                              f"{', '.join(names)}")
-    if raw.groupby("scenario")["days"].nunique().max() > 1:
-        raise StoreError(f"{folder}: holds runs of different lengths for one scenario (batches added with "
-                         "--append); expected one batch definition per report (write the batches to separate folders)")
-    steps = tqdm(total=9, desc="report", unit="step", disable=not progress, leave=False)
+    # on a terminal only (None: off when stderr is not one), so that a refusal stays one line in a log
+    steps = tqdm(total=11, desc="report: checking the runs", unit="step", disable=None if progress else True,
+                 leave=False)
+    try:
+        status = completeness(folder)
+        if not status.complete and not partial:
+            raise StoreError(f"{folder}: {status.describe()}; expected a finished batch (run the same channel-sim "
+                             "batch again to finish it, or channel-sim report --partial)")
+        steps.update()
+        steps.set_description("report: reading the runs")
+        res = load_results(folder, status)
+        raw, boats, daily = res["summaries"], res["boats"], res["daily"]
+        if raw.empty:
+            raise StoreError(f"{folder}: no complete run to report on; expected a batch folder with runs")
+        names = list(dict.fromkeys(raw["scenario"]))
+        if baseline not in names:
+            raise UnknownBaseline(f"--baseline {baseline}: no scenario of that name in {folder}; expected one of "
+                                  f"{', '.join(names)}")
+        if raw.groupby("scenario")["days"].nunique().max() > 1:
+            raise StoreError(f"{folder}: holds runs of different lengths for one scenario (batches added with "
+                             "--append); expected one batch definition per report (write the batches to separate "
+                             "folders)")
+    except BaseException:
+        steps.close()
+        raise
+    steps.update()
+    steps.set_description("report: tables and figures")
     summaries = raw.assign(scenario=label_frame(raw))
     labelled = summaries[["run", "scenario"]]
     boats_l = boats.merge(labelled, on="run", suffixes=("_raw", ""))
