@@ -335,8 +335,46 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
+def cmd_app(args) -> int:
+    """``channel-sim app``: check the scenario (or the run to replay) and the port, then serve the page."""
+    from sim.app.serve import check_extra, check_port, serve
+    from sim.errors import UserError
+
+    if args.run and not args.replay:
+        raise UserError(f"--run {args.run}: given without --replay BATCH; expected --replay with the batch folder "
+                        "the run is in")
+    if args.replay:
+        if args.scenario:
+            raise UserError(f"{args.scenario}: given with --replay; expected either a scenario or run folder, "
+                            "or --replay BATCH --run KEY")
+        from sim.app.replay import check_replay
+
+        env = check_replay(args.replay, args.run)
+        what = f"run {env['CHANNEL_SIM_APP_RUN']} of {args.replay}"
+    elif args.scenario is not None and args.scenario.is_dir():
+        from sim.app.replay import check_replay
+
+        env = check_replay(args.scenario, None)
+        what = f"the run in {args.scenario}"
+    else:
+        from sim.scenario import load_scenario
+
+        path = args.scenario or Path("scenarios/baseline.yaml")
+        scenario = load_scenario(path)
+        env = {"CHANNEL_SIM_APP_SCENARIO": str(path.resolve())}
+        what = f"scenario {scenario.name} ({path})"
+    check_port(args.host, args.port)
+    check_extra()
+
+    def announce(url: str) -> None:
+        print(f"channel-sim app: {what} at {url} (Ctrl-C stops it)", flush=True)
+
+    serve(args.host, args.port, env, announce)
+    return 0
+
+
 # Commands whose runs go to sim.runs.batch's local process pool when there is more than one worker.
 _POOL_COMMANDS = ("batch", "validate", "sensitivity")
 
 COMMANDS = {"run": cmd_run, "check": cmd_check, "scenarios": cmd_scenarios, "batch": cmd_batch, "report": cmd_report, "validate": cmd_validate,
-            "sensitivity": cmd_sensitivity, "calibrate": cmd_calibrate}
+            "sensitivity": cmd_sensitivity, "calibrate": cmd_calibrate, "app": cmd_app}

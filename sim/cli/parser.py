@@ -95,6 +95,13 @@ def _days(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    value = _whole(text, 1, "a port")
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port of at most 65535, got {value}")
+    return value
+
+
 def _year(text: str) -> int:
     """A calendar year of the observed record (checked against the record itself later)."""
     value = _whole(text, 1900, "a year")
@@ -231,6 +238,19 @@ def build_parser() -> argparse.ArgumentParser:
     _executor_options(sens)
     sens.add_argument("--out", type=Path, help="results folder (default: results/sensitivity-<scenario>)")
     sens.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    app = _command(sub, "app", "watch the model night by night in a browser page served on this machine "
+                   "(the app extra: pip install -e '.[app]')",
+                   "channel-sim app", "channel-sim app scenarios/shallow_water_before_pickup.yaml --port 8800",
+                   "channel-sim app results/baseline-90d", "channel-sim app --replay results/demo --run baseline/0")
+    app.add_argument("scenario", type=Path, nargs="?",
+                     help="scenario YAML file (default scenarios/baseline.yaml), or a folder written by "
+                          "channel-sim run to replay")
+    app.add_argument("--replay", type=Path, metavar="BATCH", help="replay one run of a batch folder (with --run)")
+    app.add_argument("--run", metavar="KEY", help="the run of --replay to show (channel-sim app --replay BATCH "
+                                                  "lists the keys)")
+    app.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    app.add_argument("--port", type=_port, default=8765, help="port to listen on (default 8765)")
 
     cal = _command(sub, "calibrate", "fit uncertain parameters to the reported rates (ABC-SMC, pyabc)",
                    "channel-sim calibrate scenarios/baseline.yaml --sensitivity results/sensitivity-baseline --top 3",
