@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sim.model import ChannelModel
 from sim.model.boats import Boat, BoatState
-from sim.outcomes import BoatKind
+from sim.outcomes import BoatKind, Outcome
 from sim.scenario import Scenario, load_scenario
 
 #: Hours after noon at which the app looks at the night (18:00 to 08:00, every half hour).
@@ -144,6 +144,7 @@ class AppModel(ChannelModel):
         self.vessel_snapshot: list[Mark] = []
         self.snapshot_time: float | None = None
         self._best = (-1, -1)
+        self._out_at_sea: list[tuple[int, float, float, int]] = []
         self.running = True
 
     def step(self) -> None:
@@ -162,14 +163,30 @@ class AppModel(ChannelModel):
         boats = self._boats()
         return boats[boats["day"] == self.day_index - 1]
 
+    def record_boat(self, boat, outcome, people, deaths, rescued, crossing_deaths) -> None:
+        """The model's record of a finished boat; a boat that got to sea is also kept for the looks at the night.
+
+        The model settles a crossing when the boat launches; the map shows it at sea, heading out, for the
+        hours of its passage to UK waters (a failed boat for its first hour: when it failed is not modelled).
+        """
+        super().record_boat(boat, outcome, people, deaths, rescued, crossing_deaths)
+        if outcome in (Outcome.CROSSED, Outcome.FAILED_AT_SEA):
+            hours = boat.site.uk_waters_km / self.inputs.crossing.speed_kmh if outcome is Outcome.CROSSED else 1.0
+            self._out_at_sea.append((boat.site.col, self.time, self.time + hours / 24.0, boat.group.people))
+
     def _look_first(self) -> None:
         self._best = (-1, -1)
+        self._out_at_sea = []
         self.snapshot, self.patrol_snapshot, self.vessel_snapshot, self.snapshot_time = [], [], [], None
         self._look()
 
     def _look(self) -> None:
         """Keep this look at the night if it has more boats out (then more boats) than the best so far."""
         marks = boat_marks(self)
+        now, top = self.time, self.coast.shore_row - 1
+        for col, launched, gone, people in self._out_at_sea:
+            if launched <= now < gone:
+                marks.append(BoatMark(col, top * (1.0 - (now - launched) / (gone - launched)), "at sea", "", people))
         score = (sum(m.state != "hiding" for m in marks), len(marks))
         if score <= self._best or not marks:
             return

@@ -48,13 +48,14 @@ def model_params(scenario_file: str, seed: int = 1) -> dict:
 
 
 def date_line(model: AppModel) -> str:
-    """The date, sea state and night length the page shows above the map."""
+    """The date, sea state and night length the page shows above the map, and the policy in force."""
     d = model.day_index
+    policy = (f"interception at sea: {model.policies.shallow_water_interception.label()}, "
+              f"{len(model.surveillance.drones)} drones, {model.inputs.gendarmerie.personnel_per_day:,} personnel a day")
     if d < 0:
-        return f"Date: {model.inputs.start_date.isoformat()} (before the first noon; Step runs one day)"
+        return f"Date: {model.inputs.start_date.isoformat()} (before the first noon; Step runs one day)   {policy}"
     return (f"Date: {model.dates[d].isoformat()} (day {d + 1} of {model.inputs.days})   "
-            f"sea state {float(model.waves[d]):.1f} m   tonight {float(model.night_hours[d]):.1f} h of dark   "
-            f"interception: {model.policies.shallow_water_interception.label()}")
+            f"sea state {float(model.waves[d]):.1f} m   tonight {float(model.night_hours[d]):.1f} h of dark   {policy}")
 
 
 @solara.component

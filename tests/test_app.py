@@ -1,0 +1,173 @@
+"""``channel-sim app`` without a browser: the page's components rendered in process, the command's errors.
+
+Needs the ``app`` extra (``pip install -e '.[app]'``); skipped without it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")
+solara = pytest.importorskip("solara", reason="the app extra is not installed (pip install -e '.[app]')")
+v = pytest.importorskip("ipyvuetify", reason="the app extra is not installed (pip install -e '.[app]')")
+import ipywidgets  # noqa: E402
+
+from tests.conftest import ROOT, SCENARIOS  # noqa: E402
+
+EXE = Path(sys.executable).parent / "channel-sim"
+BASELINE = str(SCENARIOS / "baseline.yaml")
+
+
+def cli(*args, code=None, timeout=60):
+    """``channel-sim ARGS`` as a user runs it (or ``code`` run with python -c)."""
+    cmd = [sys.executable, "-c", code, *map(str, args)] if code else [str(EXE), *map(str, args)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def texts(rc) -> list[str]:
+    return [w.children[0] for w in rc.find(v.Html, tag="span").widgets if w.children and isinstance(w.children[0], str)]
+
+
+def date_text(rc) -> str:
+    found = [t for t in texts(rc) if t.startswith("Date:")]
+    assert len(found) == 1, texts(rc)
+    return found[0]
+
+
+def images(rc) -> list[bytes]:
+    return [w.value for w in rc.find(ipywidgets.Image).widgets]
+
+
+@pytest.fixture
+def page():
+    """The live page of the baseline, rendered, with its reactive model."""
+    from sim.app.live import AppModel
+    from sim.app.page import Viz, model_params
+
+    params = model_params(BASELINE)
+    model = solara.reactive(AppModel(scenario_file=BASELINE, seed=1))
+
+    @solara.component
+    def Page():
+        with solara.AppLayout():  # SolaraViz's side panel is a portal into an AppLayout
+            Viz(model, params)
+
+    box, rc = solara.render(Page(), handle_error=False)
+    yield model, rc
+    rc.close()
+
+
+def test_the_page_shows_the_date_the_map_and_the_charts(page):
+    model, rc = page
+    assert date_text(rc).startswith("Date: 2025-01-01 (before the first noon")
+    shown = images(rc)
+    assert len(shown) == 2 and all(img[:8] == b"\x89PNG\r\n\x1a\n" and len(img) > 20_000 for img in shown)
+    for control in ("Reset", "Step"):
+        rc.find(v.Btn, children=[control]).assert_single()
+
+
+def test_step_runs_one_day_and_the_page_follows(page):
+    model, rc = page
+    map_before = images(rc)[0]
+    rc.find(v.Btn, children=["Step"]).widget.click()
+    rc.find(v.Btn, children=["Step"]).widget.click()
+    assert model.value.time == 2 and model.value.day_index == 1  # one step, one day
+    assert date_text(rc).startswith("Date: 2025-01-02 (day 2 of 365)")
+    assert images(rc)[0] != map_before  # the map of the first night is drawn
+
+
+def test_a_policy_switch_rebuilds_the_model_on_reset(page):
+    model, rc = page
+    first = model.value
+    assert first.inputs.policy.shallow_water_interception == "none"
+    select = rc.find(v.Select, label="Interception at sea (on Reset)")
+    select.assert_single()
+    select.widget.v_model = "before_pickup"
+    rc.find(v.Btn, children=["Reset"]).widget.click()
+    assert model.value is not first
+    assert model.value.inputs.policy.shallow_water_interception == "before_pickup"
+    assert model.value.inputs.surveillance.drones == 12  # the other switches keep the scenario's values
+    assert "interception at sea: before_pickup, 12 drones" in date_text(rc)
+
+
+def test_the_app_model_gives_the_runs_results():
+    """The page's looks at the night change nothing: the same boats and days as channel-sim run."""
+    from sim.app.live import AppModel
+    from sim.model import ChannelModel
+    from sim.scenario import load_scenario
+
+    days = 200
+    app = AppModel(scenario_file=BASELINE, seed=3)
+    for _ in range(days + 1):  # the last step runs the last night
+        app.step()
+    run = ChannelModel(load_scenario(BASELINE), seed=3)
+    run.run_for(days + 1)
+    boats = app.boats_frame().drop(columns="boat_id")
+    assert len(boats) > 50
+    assert boats.equals(run.boats_frame().drop(columns="boat_id"))
+    assert app.daily_frame().equals(run.daily_frame())
+
+
+def test_the_map_shows_the_nights_boats():
+    from sim.app.live import AppModel, map_view
+
+    model = AppModel(scenario_file=BASELINE, seed=1)
+    seen_out, seen_outcomes = set(), 0
+    for _ in range(120):
+        model.step()
+        view = map_view(model)
+        seen_out |= {state for _, _, state in view.boats}
+        seen_outcomes += 0 if view.outcomes is None else len(view.outcomes)
+        assert len(view.patrols) == len(model.gendarmerie.units)
+        assert len(view.drones) == 12 and len(view.camps) == 2
+    assert {"hiding", "at sea"} <= seen_out
+    assert seen_outcomes == len(model.boats_frame()[model.boats_frame()["day"] < model.day_index])
+
+
+@pytest.mark.parametrize("content, says", [
+    ("surveillance:\n  drons: 3\n", "surveillance.drons: unknown key (did you mean 'drones'?)"),
+    ("days: [\n", "not valid YAML"),
+])
+def test_a_bad_scenario_gets_one_line(tmp_path, content, says):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(content)
+    result = cli("app", bad, "--port", free_port())
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"channel-sim: error: {bad}") and says in lines[0], result.stderr
+
+
+def test_a_missing_scenario_and_a_taken_port_get_one_line(tmp_path):
+    result = cli("app", tmp_path / "nothing.yaml")
+    assert result.returncode == 2 and result.stderr.splitlines() == [
+        f"channel-sim: error: {tmp_path / 'nothing.yaml'}: file not found; expected a scenario YAML file"]
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cli("app", BASELINE, "--port", port)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"channel-sim: error: 127.0.0.1:{port}: cannot listen (already in use); "
+                                          "expected a free port (choose another --port)"]
+
+
+def test_without_the_extra_the_command_says_what_to_install():
+    code = ("import sys; sys.modules['solara'] = None; from sim.cli import main; "
+            "sys.argv[0] = 'channel-sim'; sys.exit(main(sys.argv[1:]))")
+    result = cli("app", BASELINE, "--port", free_port(), code=code)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == ["channel-sim: error: channel-sim app needs the app extra (solara not "
+                                          "installed); expected it installed: pip install -e '.[app]'"]
