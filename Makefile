@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	    { echo "error: $(PYTHON) is $$($(PYTHON) --version 2>&1); channel-sim needs Python >= 3.12 (set PYTHON=python3.12)"; exit 1; }; \
 	  $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,app]'
 	@touch $(STAMP)
 
 $(NOTEBOOKS_STAMP): $(STAMP)
@@ -74,7 +74,7 @@ help:
 run: $(STAMP)
 	$(BIN)/channel-sim batch $(SCENARIOS) --posterior $(POSTERIOR) --draws $(DRAWS) --replications $(REPLICATIONS) $(if $(WORKERS),--workers $(WORKERS) )--out $(OUT) --report
 
-# The report's browser test drives Debian's Chromium through Playwright (never a browser of Playwright's own):
+# The browser tests (the report, channel-sim app) drive Debian's Chromium through Playwright (never a browser of Playwright's own):
 # installed here when it is missing and this is root with apt-get, else that test is skipped and says why.
 CHROMIUM := /usr/bin/chromium
 

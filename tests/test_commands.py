@@ -341,3 +341,12 @@ def test_the_install_prints_no_warning_and_carries_the_data(tmp_path):
             "sim/data/observed/uk_small_boats_daily.csv", "sim/data/observed/README.md"} <= data
     assert data <= names, data - names
     assert not [n for n in names if "__pycache__" in n or n.startswith(("tests/", "scenarios/", "benchmarks/"))]
+
+
+def test_make_test_installs_the_app_extra_for_the_apps_tests():
+    import tomllib
+
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["app"]
+    assert {"solara==1.64.1", "solara-assets==1.58.2", "ipyvue==1.13.0", "ipyvuetify==1.12.0"} <= set(extra)
+    dry = _make("-n", "-W", "pyproject.toml", "test")
+    assert "pip install --quiet -e '.[test,app]'" in dry

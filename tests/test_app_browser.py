@@ -1,0 +1,121 @@
+"""``channel-sim app`` as a person uses it: the command serves, Debian's Chromium opens the page.
+
+Steps two nights, checks the date and the map, and that the page asked no host but this
+machine for anything. Saves ``docs/images/app.png``, the README's picture of the page.
+Skipped without the ``app`` extra, Playwright or Chromium.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT
+
+EXE = Path(sys.executable).parent / "channel-sim"
+SCREENSHOT = ROOT / "docs" / "images" / "app.png"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server():
+    """``channel-sim app scenarios/baseline.yaml --port P`` running; stopped (SIGINT, as Ctrl-C) afterwards."""
+    port = free_port()
+    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false",
+           # A front-end file missing from solara-assets would then fail here, not be fetched from a CDN.
+           "SOLARA_ASSETS_CDN": "http://127.0.0.1:9/npm/"}
+    proc = subprocess.Popen([str(EXE), "app", "scenarios/baseline.yaml", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"channel-sim app exited {proc.returncode}: {proc.stderr.read()}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("channel-sim app did not listen within 90 s")
+        yield proc, f"http://127.0.0.1:{port}/"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_the_page_in_a_browser_steps_and_asks_no_other_host(server):
+    pytest.importorskip("solara", reason="the app extra is not installed (pip install -e '.[app]')")
+    pytest.importorskip("playwright.sync_api", reason="the test extra installs Playwright")
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (make test installs Debian's chromium when it can)")
+    proc, url = server
+    requests, failed = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1250})
+            page.on("request", lambda r: requests.append(r.url))
+            page.on("requestfailed", lambda r: failed.append(r.url))
+            page.goto(url)
+            date = page.get_by_text(re.compile(r"^Date: "))
+            date.wait_for(timeout=60_000)
+            assert date.inner_text().startswith("Date: 2025-01-01 (before the first noon")
+            for day in (1, 2):
+                page.get_by_role("button", name="Step").click()
+                page.get_by_text(re.compile(rf"^Date: 2025-01-0{day} \(day {day} of 365\)")).wait_for(
+                    timeout=30_000)
+            maps = page.locator("img")
+            maps.nth(1).wait_for(timeout=30_000)
+            page.wait_for_timeout(1500)  # the new images are in
+            shot = maps.nth(0).screenshot()
+            # For the README's picture, a summer night: 100 days a Step (Render Interval), twice.
+            interval = page.get_by_role("slider").nth(1)
+            interval.focus()
+            interval.press("End")
+            for _ in range(2):
+                page.get_by_role("button", name="Step").click()
+                page.wait_for_timeout(500)
+            page.get_by_text(re.compile(r"^Date: 2025-07-21 \(day 202 of 365\)")).wait_for(timeout=60_000)
+            page.wait_for_timeout(2500)
+            page.set_viewport_size({"width": 1500, "height": 1900})
+            page.wait_for_timeout(500)
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT))
+        finally:
+            browser.close()
+    from io import BytesIO
+
+    from matplotlib.image import imread
+
+    pixels = imread(BytesIO(shot), format="png")[..., :3]
+    assert pixels.shape[0] > 600 and pixels.shape[1] > 900  # the map, not an icon
+    assert float(np.std(pixels)) > 0.1  # drawn: sea, land and marks, not a blank image
+    assert len(np.unique((pixels * 255).astype(int).reshape(-1, 3), axis=0)) > 30
+    hosts = {urlparse(u).hostname for u in requests if not u.startswith(("data:", "blob:"))}
+    assert hosts <= {"127.0.0.1", "localhost"}, hosts
+    assert not [u for u in failed if "/_solara/cdn/" in u], failed
+    assert proc.poll() is None  # still serving
