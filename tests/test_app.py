@@ -171,3 +171,102 @@ def test_without_the_extra_the_command_says_what_to_install():
     assert result.returncode == 2
     assert result.stderr.splitlines() == ["channel-sim: error: channel-sim app needs the app extra (solara not "
                                           "installed); expected it installed: pip install -e '.[app]'"]
+
+
+# -- replays ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    """A run folder (channel-sim run) and a batch folder of two runs (channel-sim batch), 200 days each."""
+    base = tmp_path_factory.mktemp("replay")
+    run = cli("run", BASELINE, "--seed", 2, "--days", 200, "--out", base / "run", "--quiet", timeout=300)
+    assert run.returncode == 0, run.stderr
+    batch = cli("batch", BASELINE, "-n", 2, "--days", 200, "--workers", 1, "--out", base / "batch", timeout=300)
+    assert batch.returncode == 0, batch.stderr
+    return base / "run", base / "batch"
+
+
+def test_a_replay_of_a_run_folder_steps_through_its_nights(stored):
+    from sim.app.page import ReplayPage
+
+    folder, _ = stored
+
+    @solara.component
+    def Page():
+        with solara.AppLayout():
+            ReplayPage(str(folder))
+
+    box, rc = solara.render(Page(), handle_error=False)
+    try:
+        assert date_text(rc).startswith("Date: 2025-01-01 (day 1 of 200)")
+        first_map = images(rc)[0]
+        rc.find(v.Btn, children=["Step"]).widget.click()
+        rc.find(v.Btn, children=["Step"]).widget.click()
+        assert date_text(rc).startswith("Date: 2025-01-03 (day 3 of 200)")
+        assert images(rc)[0] != first_map
+        rc.find(v.Slider).widget.v_model = 199
+        assert date_text(rc).startswith("Date: 2025-07-19 (day 200 of 200)")
+        rc.find(v.Btn, children=["Step"]).assert_single()
+        assert rc.find(v.Btn, children=["Step"]).widget.disabled  # the last day
+        rc.find(v.Btn, children=["Reset"]).widget.click()
+        assert date_text(rc).startswith("Date: 2025-01-01 (day 1 of 200)")
+    finally:
+        rc.close()
+
+
+def test_a_replay_draws_each_nights_boats_from_the_tables(stored):
+    import pandas as pd
+
+    from sim.app.replay import layout_of, load_replay, replay_view
+
+    folder, _ = stored
+    replay = load_replay(folder)
+    boats = pd.read_parquet(folder / "boats.parquet")
+    layout = layout_of(replay)
+    assert len(layout.patrols) > 0 and len(layout.drones) == 12 and len(layout.camps) == 2
+    at_sea_nights = 0
+    for day in range(1, 200):
+        view = replay_view(replay, layout, day)
+        night = boats[boats["day"] == day - 1]
+        assert len(view.outcomes) == len(night)
+        launched = night["outcome"].isin(["crossed", "failed_at_sea"]).sum()
+        assert len(view.boats) <= launched and (launched == 0 or len(view.boats) >= 1)
+        at_sea_nights += bool(view.boats)
+    assert at_sea_nights > 20
+
+
+def test_a_replay_of_one_run_of_a_batch_reads_that_run(stored):
+    from sim.app.replay import load_replay
+    from sim.runs.store import load_results
+
+    _, batch = stored
+    replay = load_replay(batch, "baseline/1")
+    res = load_results(batch)
+    daily = res.daily[res.daily["replication"] == 1].reset_index(drop=True)
+    assert replay.seed == int(res.summaries.loc[res.summaries["replication"] == 1, "seed"].iloc[0])
+    assert replay.daily["boats_attempted"].tolist() == daily["boats_attempted"].tolist()
+    assert replay.scenario.days == 200
+
+
+def test_replay_errors_get_one_line(stored, tmp_path):
+    folder, batch = stored
+    result = cli("app", tmp_path)
+    assert result.returncode == 2 and result.stderr.splitlines() == [
+        f"channel-sim: error: {tmp_path}: not a run folder; expected a folder written by channel-sim run "
+        "(summary.json, provenance.json, boats.parquet, daily.parquet, scenario.yaml)"]
+    result = cli("app", "--replay", batch)
+    assert result.returncode == 2 and result.stderr.splitlines() == [
+        f"channel-sim: error: --replay {batch}: no --run given; expected --run KEY, one of baseline/0, "
+        "baseline/1 (or a run's hash)"]
+    result = cli("app", "--replay", batch, "--run", "baseline/7")
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1 and "no such run" in result.stderr
+    result = cli("app", folder, "--run", "baseline/0")
+    assert result.returncode == 2 and "given without --replay" in result.stderr
+    (tmp_path / "run").mkdir()
+    for name in ("summary.json", "provenance.json", "scenario.yaml"):
+        (tmp_path / "run" / name).write_bytes((folder / name).read_bytes())
+    (tmp_path / "run" / "boats.parquet").write_text("not parquet")
+    result = cli("app", tmp_path / "run")
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
+    assert f"{tmp_path / 'run' / 'boats.parquet'}: not a readable Parquet table" in result.stderr

@@ -103,11 +103,57 @@ def LivePage(scenario_file: str):
 
 
 @solara.component
+def ReplayPage(folder: str, run: str | None = None, play_interval_s: float = 0.4):
+    """A stored run, night by night: the live page's map and charts from its tables (``sim.app.replay``)."""
+    import time
+
+    from sim.app.replay import date_line as replay_date_line
+    from sim.app.replay import layout_of, load_replay, replay_view
+
+    replay = solara.use_memo(lambda: load_replay(folder, run), [folder, run])
+    layout = solara.use_memo(lambda: layout_of(replay), [replay])
+    day = solara.use_reactive(0)
+    playing = solara.use_reactive(False)
+    last = len(replay.daily) - 1
+
+    def play():
+        while playing.value and day.value < last:
+            time.sleep(play_interval_s)
+            if playing.value:
+                day.value = min(last, day.value + 1)
+        playing.value = False
+
+    solara.use_thread(play, dependencies=[playing.value])
+
+    with solara.AppBar():
+        solara.AppBarTitle(f"channel-sim replay: {replay.scenario.name}")
+    with solara.Sidebar(), solara.Column():
+        with solara.Card("Replay"):
+            with solara.Row(justify="space-between"):
+                solara.Button("Reset", color="primary", on_click=lambda: (playing.set(False), day.set(0)))
+                solara.Button("Back", color="primary", disabled=playing.value or day.value <= 0,
+                              on_click=lambda: day.set(max(0, day.value - 1)))
+                solara.Button("❚❚" if playing.value else "▶", color="primary", disabled=day.value >= last,
+                              on_click=lambda: playing.set(not playing.value))
+                solara.Button("Step", color="primary", disabled=playing.value or day.value >= last,
+                              on_click=lambda: day.set(min(last, day.value + 1)))
+            solara.SliderInt("Day", value=day, min=0, max=last)
+        with solara.Card("Run"):
+            solara.Text(replay.label)
+            solara.Text("A replay of stored tables: no model runs; policy controls belong to the live page "
+                        "(channel-sim app SCENARIO).")
+    with solara.Column(style={"padding": "8px", "max-width": "1120px"}):
+        solara.Text(replay_date_line(replay, day.value), style={"font-size": "1.05em", "font-weight": "bold"})
+        map_fig = draw_map(layout.coast, replay_view(replay, layout, day.value))
+        solara.FigureMatplotlib(map_fig, dependencies=[replay, day.value], format="png", dpi=90)
+        chart_fig = draw_charts(replay.daily.iloc[: day.value + 1], len(replay.daily), replay.daily["date"].iloc[0])
+        solara.FigureMatplotlib(chart_fig, dependencies=[replay, day.value], format="png", dpi=90)
+
+
+@solara.component
 def Page():
     """The page: a live model of the scenario the command was given, or a replay of a run."""
     replay = os.environ.get("CHANNEL_SIM_APP_REPLAY")
     if replay:
-        from sim.app.replay import ReplayPage
-
         return ReplayPage(replay, os.environ.get("CHANNEL_SIM_APP_RUN") or None)
     return LivePage(os.environ.get("CHANNEL_SIM_APP_SCENARIO", DEFAULT_SCENARIO))
