@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import ROOT
 
 EXE = Path(sys.executable).parent / "channel-sim"
-COMMANDS = ("run", "check", "scenarios", "batch", "report", "validate", "sensitivity", "calibrate")
+COMMANDS = ("run", "check", "scenarios", "batch", "report", "validate", "sensitivity", "calibrate", "app")
 
 
 def cli(*args, cwd=None):

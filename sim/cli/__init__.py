@@ -11,7 +11,9 @@ Commands:
 * ``channel-sim batch SCENARIO... --replications N --out DIR``: scenarios x
   sweep points x replications into a resumable results folder (``sim.runs.batch``);
 * ``channel-sim report DIR``: the policy comparison report of a batch folder
-  (``sim.analysis.report``).
+  (``sim.analysis.report``);
+* ``channel-sim app [SCENARIO | RUN_FOLDER | --replay BATCH --run KEY]``: the model, or a stored
+  run, night by night in a browser page served on this machine (``sim.app``, the ``app`` extra).
 
 Bad input (a scenario with an unknown key or a wrong type, a missing file, an
 output folder that exists) gets one line on stderr and exit status 2.

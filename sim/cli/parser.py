@@ -241,8 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     app = _command(sub, "app", "watch the model night by night in a browser page served on this machine "
                    "(the app extra: pip install -e '.[app]')",
-                   "channel-sim app", "channel-sim app scenarios/shallow_water_before_pickup.yaml --port 8800",
-                   "channel-sim app results/baseline-90d", "channel-sim app --replay results/demo --run baseline/0")
+                   "channel-sim app scenarios/shallow_water_before_pickup.yaml --port 8800",
+                   "channel-sim app --replay results/demo --run baseline/0")
     app.add_argument("scenario", type=Path, nargs="?",
                      help="scenario YAML file (default scenarios/baseline.yaml), or a folder written by "
                           "channel-sim run to replay")
