@@ -92,14 +92,19 @@ def test_the_page_in_a_browser_steps_and_asks_no_other_host(server):
             maps.nth(1).wait_for(timeout=30_000)
             page.wait_for_timeout(1500)  # the new images are in
             shot = maps.nth(0).screenshot()
-            # For the README's picture, a summer night: 100 days a Step (Render Interval), twice.
+            # For the README's picture, a busy summer night: 100 days a Step (Render Interval), then 93.
             interval = page.get_by_role("slider").nth(1)
             interval.focus()
             interval.press("End")
-            for _ in range(2):
-                page.get_by_role("button", name="Step").click()
-                page.wait_for_timeout(500)
-            page.get_by_text(re.compile(r"^Date: 2025-07-21 \(day 202 of 365\)")).wait_for(timeout=60_000)
+            page.get_by_role("button", name="Step").click()
+            page.get_by_text(re.compile(r"^Date: 2025-04-12 \(day 102 of 365\)")).wait_for(timeout=60_000)
+            interval.focus()
+            interval.press("Home")
+            for _ in range(46):
+                interval.press("ArrowRight")
+            page.wait_for_timeout(300)
+            page.get_by_role("button", name="Step").click()
+            page.get_by_text(re.compile(r"^Date: 2025-07-14 \(day 195 of 365\)")).wait_for(timeout=60_000)
             page.wait_for_timeout(2500)
             page.set_viewport_size({"width": 1500, "height": 1900})
             page.wait_for_timeout(500)

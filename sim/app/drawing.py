@@ -56,7 +56,7 @@ STYLES = {
 }
 
 #: Where the night's outcomes are drawn, in rows of the grid (0 = seaward edge) relative to the shore.
-_OUTCOME_ROW = {"crossed": 1.0, "failed_at_sea": 3.5, "intercepted_at_sea": -2.0, "prevented_on_land": None}
+_OUTCOME_ROW = {"crossed": 2.3, "failed_at_sea": 4.5, "intercepted_at_sea": -2.0, "prevented_on_land": None}
 
 PANEL_KM = 50.0
 

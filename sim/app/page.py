@@ -69,7 +69,7 @@ def DateLine(model: AppModel):
 def CoastMap(model: AppModel):
     """The coast map of the last night."""
     update_counter.get()
-    fig = draw_map(model.coast, map_view(model))
+    fig = solara.use_memo(lambda: draw_map(model.coast, map_view(model)), [model, model.day_index])
     solara.FigureMatplotlib(fig, dependencies=[model, model.day_index], format="png", dpi=90)
 
 
@@ -77,7 +77,8 @@ def CoastMap(model: AppModel):
 def DailyCharts(model: AppModel):
     """Attempts, crossings, prevented, people waiting and deaths, day by day."""
     update_counter.get()
-    fig = draw_charts(model.daily_frame(), model.inputs.days, model.inputs.start_date)
+    fig = solara.use_memo(lambda: draw_charts(model.daily_frame(), model.inputs.days, model.inputs.start_date),
+                          [model, model.day_index])
     solara.FigureMatplotlib(fig, dependencies=[model, model.day_index], format="png", dpi=90)
 
 
@@ -144,9 +145,11 @@ def ReplayPage(folder: str, run: str | None = None, play_interval_s: float = 0.4
                         "(channel-sim app SCENARIO).")
     with solara.Column(style={"padding": "8px", "max-width": "1120px"}):
         solara.Text(replay_date_line(replay, day.value), style={"font-size": "1.05em", "font-weight": "bold"})
-        map_fig = draw_map(layout.coast, replay_view(replay, layout, day.value))
+        map_fig = solara.use_memo(lambda: draw_map(layout.coast, replay_view(replay, layout, day.value)),
+                                  [replay, day.value])
         solara.FigureMatplotlib(map_fig, dependencies=[replay, day.value], format="png", dpi=90)
-        chart_fig = draw_charts(replay.daily.iloc[: day.value + 1], len(replay.daily), replay.daily["date"].iloc[0])
+        chart_fig = solara.use_memo(lambda: draw_charts(replay.daily.iloc[: day.value + 1], len(replay.daily),
+                                                        replay.daily["date"].iloc[0]), [replay, day.value])
         solara.FigureMatplotlib(chart_fig, dependencies=[replay, day.value], format="png", dpi=90)
 
 
