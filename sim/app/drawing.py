@@ -46,7 +46,7 @@ STYLES = {
     "intercepted_at_sea": ("stopped at sea", "s", "#92c5de", "black", 44),
     "failed_at_sea": ("failed at sea (rescued or dead)", "X", "black", "white", 60),
     "crossed": ("crossed to UK waters", "*", "#1a9850", "black", 110),
-    "patrol": ("gendarmerie unit on patrol", "P", "#253494", "white", 46),
+    "patrol": ("gendarmerie unit on patrol", "P", "#253494", "#253494", 40),
     "patrol busy": ("gendarmerie unit responding or engaged", "P", "#253494", "#d7191c", 70),
     "drone": ("thermal drone over its sector", "v", "#404040", "white", 30),
     "patrol boat": ("patrol boat on station", "s", "#08306b", "white", 40),
@@ -103,13 +103,13 @@ def _legend_handle(key):
 
 def draw_map(coast: Coast, view: MapView, fig: Figure | None = None) -> Figure:
     """The strip map with the night's agents, in three panels, with its legend below them."""
-    fig = fig or Figure(figsize=(12, 11.5), dpi=90)
+    fig = fig or Figure(figsize=(12, 12.5), dpi=90)
     fig.clear()
     km_per_row = coast.cell_km
     depth_km = coast.n_rows * km_per_row
     n_panels = int(np.ceil(coast.length_km / PANEL_KM))
     grid = fig.add_gridspec(n_panels + 1, 1, height_ratios=[1] * n_panels + [0.62],
-                            left=0.055, right=0.985, top=0.915, bottom=0.0, hspace=0.42)
+                            left=0.055, right=0.985, top=0.92, bottom=0.0, hspace=0.62)
     cmap = ListedColormap([TERRAIN_COLOURS[t] for t in Terrain])
     terrain = coast.layers["terrain"]
 
