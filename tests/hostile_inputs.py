@@ -183,6 +183,13 @@ CASES = [
     ("calibrate: --sensitivity without morris.csv", ["calibrate", BASELINE, "--sensitivity", "{d}/mine",
                                                      "--out", "{d}/c2"], None),
     ("calibrate: --out a folder that is not empty", ["calibrate", BASELINE, "--days", "5", "--out", "{d}/mine"], None),
+    # channel-sim app refuses before it serves; an address no interface has (192.0.2.1) would stop it if not.
+    ("app: an unknown key", ["app", "{d}/unknown_key.yaml", "--host", "192.0.2.1"], None),
+    ("app: a port that cannot be listened on", ["app", BASELINE, "--host", "192.0.2.1"], None),
+    ("app: --port 70000", ["app", BASELINE, "--port", "70000"], None),
+    ("app: a folder that is not a run", ["app", "{d}/mine", "--host", "192.0.2.1"], None),
+    ("app: --replay a batch without --run", ["app", "--replay", "{d}/unfinished", "--host", "192.0.2.1"], None),
+    ("app: --run without --replay", ["app", "--run", "baseline/0", "--host", "192.0.2.1"], None),
     ("an unknown command", ["fly"], None),
     ("an option but no command", ["--quiet"], None),
 ]
