@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -100,6 +101,18 @@ def test_a_policy_switch_rebuilds_the_model_on_reset(page):
     assert model.value.inputs.policy.shallow_water_interception == "before_pickup"
     assert model.value.inputs.surveillance.drones == 12  # the other switches keep the scenario's values
     assert "interception at sea: before_pickup, 12 drones" in date_text(rc)
+
+
+def test_the_drones_and_personnel_controls_rebuild_the_model_on_reset(page):
+    model, rc = page
+    rc.find(v.Slider, label="Thermal drones").widget.v_model = 30
+    rc.find(v.Slider, label="Personnel a day").widget.v_model = 600
+    assert model.value.inputs.surveillance.drones == 12  # not before Reset
+    rc.find(v.Btn, children=["Reset"]).widget.click()
+    assert model.value.inputs.surveillance.drones == 30 and len(model.value.surveillance.drones) == 30
+    assert model.value.inputs.gendarmerie.personnel_per_day == 600
+    assert model.value.inputs.policy.shallow_water_interception == "none"
+    assert "none, 30 drones, 600 personnel a day" in date_text(rc)
 
 
 def test_the_app_model_gives_the_runs_results():
@@ -211,6 +224,13 @@ def test_a_replay_of_a_run_folder_steps_through_its_nights(stored):
         assert rc.find(v.Btn, children=["Step"]).widget.disabled  # the last day
         rc.find(v.Btn, children=["Reset"]).widget.click()
         assert date_text(rc).startswith("Date: 2025-01-01 (day 1 of 200)")
+        rc.find(v.Btn, children=["▶"]).widget.click()  # plays a night every 0.4 s
+        deadline = time.monotonic() + 20
+        while date_text(rc).startswith("Date: 2025-01-01") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        rc.find(v.Btn, children=["❚❚"]).widget.click()
+        shown = date_text(rc)
+        assert not shown.startswith("Date: 2025-01-01") and not shown.startswith("Date: 2025-07-19"), shown
     finally:
         rc.close()
 
