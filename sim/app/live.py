@@ -26,9 +26,6 @@ from sim.scenario import Scenario, load_scenario
 #: Hours after noon at which the app looks at the night (18:00 to 08:00, every half hour).
 LOOK_HOURS = tuple(6.0 + 0.5 * i for i in range(29))
 
-#: What a boat is doing at the snapshot, in the order the legend lists them.
-LIVE_STATES = ("hiding", "assembling", "taxi on waterway", "taxi waiting in the surf", "at sea")
-
 
 @dataclass(frozen=True)
 class Mark:

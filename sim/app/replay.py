@@ -149,7 +149,6 @@ def check_replay(folder: Path, run: str | None) -> dict[str, str]:
     env = {"CHANNEL_SIM_APP_REPLAY": str(Path(folder).resolve())}
     if run is not None:
         env["CHANNEL_SIM_APP_RUN"] = run
-    env["CHANNEL_SIM_APP_LABEL"] = replay.label
     return env
 
 
