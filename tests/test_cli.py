@@ -151,6 +151,11 @@ def test_readme_commands_run(tmp_path):
         args = [match for word in command.split()[1:]  # a pattern expands as a shell expands it
                 for match in (sorted(glob.glob(word, root_dir=tmp_path)) or [word] if "*" in word else [word])]
         parsed = build_parser().parse_args(args)
+        if parsed.command == "app":  # serves until stopped (tests/test_app*.py run it): parsed, its scenario checked
+            if parsed.scenario is not None and parsed.scenario.suffix == ".yaml":
+                check = cli("check", parsed.scenario, cwd=tmp_path)
+                assert check.returncode == 0, f"{command}: {check.stderr}"
+            continue
         if parsed.command == "batch":
             years = (parsed.days or 365) / 365
             runs = len(parsed.scenarios) * parsed.replications * (parsed.draws or (10 if parsed.posterior else 1))
