@@ -218,8 +218,9 @@ def replay_view(replay: Replay, layout: Layout, day: int):
     row = daily.iloc[night]
     boats = replay.boats[replay.boats["day"] == night]
     marks, t = at_sea(boats, layout.coast, replay.scenario.crossing.speed_kmh)
-    when = "no boat at sea this night" if t is None else f"boats at sea at {int((t + 12) % 24):02d}:{int(t % 1 * 60):02d}"
-    note = (f"replay of {replay.label}: {when}, the night's busiest half hour; the night's {len(boats)} attempt(s) "
+    when = ("no boat at sea this night" if t is None
+            else f"boats at sea at {int((t + 12) % 24):02d}:{int(t % 1 * 60):02d}, the night's busiest half hour")
+    note = (f"replay of {replay.label}: {when}; the night's {len(boats)} attempt(s) "
             "by outcome\nthe tables do not hold where patrols went or who was hiding: units at their posts, "
             "vessels at their stations; camps' people split by the scenario's share")
     return MapView(title="Night of " + map_title(row["date"], night, days, float(row["wave_m"]),
