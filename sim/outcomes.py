@@ -208,9 +208,14 @@ class Measure:
             text = f"{value:,.1f}" if fraction else f"{value:,.0f}"
         return text[1:] if text.startswith("-") and not any(c in "123456789" for c in text) else text
 
-    def interval(self, mean: float, low: float, high: float) -> str:
-        """``mean [low, high]``, the three with the same number of decimals."""
-        return f"{self.format(mean, low, high)} [{self.format(low, mean, high)}, {self.format(high, mean, low)}]"
+    def interval(self, mean: float, low: float, high: float, signed: bool = False) -> str:
+        """``mean [low, high]``, the three with the same number of decimals.
+
+        With ``signed``, a mean shown above zero gets a ``+`` (a difference or an effect).
+        """
+        shown = self.format(mean, low, high)
+        plus = "+" if signed and mean > 0 and any(c in "123456789" for c in shown) else ""
+        return f"{plus}{shown} [{self.format(low, mean, high)}, {self.format(high, mean, low)}]"
 
 
 #: Every numeric summary key, how it is labelled, and its unit: the one list the report, the

@@ -38,10 +38,7 @@ class Effect:
 
     def text(self, key: str) -> str:
         """``mean [low, high]`` in the outcome's format, with a sign."""
-        m = MEASURES[key]
-        shown = m.interval(self.mean, self.low, self.high)
-        mean = m.format(self.mean, self.low, self.high)
-        return "+" + shown if self.mean > 0 and any(c in "123456789" for c in mean) else shown
+        return MEASURES[key].interval(self.mean, self.low, self.high, signed=True)
 
 
 def period(days: int) -> str:

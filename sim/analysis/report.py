@@ -20,6 +20,7 @@ import base64
 import datetime as dt
 import html
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,10 @@ VALIDATED = "baseline"
 
 class UnknownBaseline(UserError):
     """The scenario named to compare the others with is not in the batch."""
+
+    def __init__(self, baseline: str, folder: Path, names):
+        super().__init__(f"--baseline {baseline}: no scenario of that name in {folder}; expected one of "
+                         f"{', '.join(dict.fromkeys(names))}")
 
 
 def _draws(df: pd.DataFrame) -> np.ndarray | None:
@@ -111,8 +116,6 @@ def paired_differences(summaries: pd.DataFrame, baseline: str = "baseline") -> p
             diff = merged[key].to_numpy(dtype=float) - merged[f"{key}_base"].to_numpy(dtype=float)
             found = interval(diff, _draws(merged))
             if MEASURES[key].share:
-                from dataclasses import replace
-
                 found = replace(found, low=max(-1.0, found.low), high=min(1.0, found.high))
             rows.append(_row(label, key, found, against))
     return pd.DataFrame(rows, columns=None if rows else columns)
@@ -170,10 +173,7 @@ def outcome_tables(table: pd.DataFrame, order: list[str], days: int, signed: boo
             cells = [label]
             for k in keys:
                 r = t.loc[(label, k)]
-                shown = MEASURES[k].interval(r["mean"], r["ci_low"], r["ci_high"])
-                if signed and r["mean"] > 0 and any(c in "123456789" for c in MEASURES[k].format(r["mean"])):
-                    shown = "+" + shown
-                cells.append(shown)
+                cells.append(MEASURES[k].interval(r["mean"], r["ci_low"], r["ci_high"], signed=signed))
             rows.append(cells)
         parts.append(f"**{title}**\n\n" + _md_table(header, rows))
     return "\n\n".join(parts)
@@ -190,9 +190,8 @@ def _unit(key: str, when: str) -> str:
     return f"{m.unit} {when}"
 
 
-def scenario_descriptions(folder: Path) -> dict[str, str]:
+def scenario_descriptions(manifest: dict) -> dict[str, str]:
     """Each scenario's one-line ``description`` from its YAML, as the batch's manifest recorded it."""
-    manifest = read_manifest(folder) or {}
     out = {}
     for entry in manifest.get("scenarios", {}).values():
         if isinstance(entry, dict) and isinstance(entry.get("content"), dict):
@@ -200,11 +199,10 @@ def scenario_descriptions(folder: Path) -> dict[str, str]:
     return out
 
 
-def provenance(folder: Path) -> str:
+def provenance(manifest: dict) -> str:
     """Which code made the runs: version, commit, Python and Mesa of each batch in the folder."""
     from importlib.metadata import PackageNotFoundError, version
 
-    manifest = read_manifest(folder) or {}
     made = []
     for b in manifest.get("batches", []):
         commit = (b.get("git_commit") or "unknown")[:10]
@@ -355,11 +353,10 @@ def write_report(folder: str | Path, baseline: str = "baseline", targets: str | 
     from sim.analysis import report_figures as rf
 
     folder = Path(folder)
-    planned = [e.get("name") for e in ((read_manifest(folder) if folder.is_dir() else None) or {}).get(
-        "scenarios", {}).values() if isinstance(e, dict)]
+    manifest = (read_manifest(folder) if folder.is_dir() else None) or {}
+    planned = [e.get("name") for e in manifest.get("scenarios", {}).values() if isinstance(e, dict)]
     if planned and baseline not in planned:  # before the runs are read
-        raise UnknownBaseline(f"--baseline {baseline}: no scenario of that name in {folder}; expected one of "
-                              f"{', '.join(dict.fromkeys(planned))}")
+        raise UnknownBaseline(baseline, folder, planned)
     # on a terminal only (None: off when stderr is not one), so that a refusal stays one line in a log
     steps = tqdm(total=11, desc="report: checking the runs", unit="step", disable=None if progress else True,
                  leave=False)
@@ -376,8 +373,7 @@ def write_report(folder: str | Path, baseline: str = "baseline", targets: str | 
             raise StoreError(f"{folder}: no complete run to report on; expected a batch folder with runs")
         names = list(dict.fromkeys(raw["scenario"]))
         if baseline not in names:
-            raise UnknownBaseline(f"--baseline {baseline}: no scenario of that name in {folder}; expected one of "
-                                  f"{', '.join(names)}")
+            raise UnknownBaseline(baseline, folder, names)
         if raw.groupby("scenario")["days"].nunique().max() > 1:
             raise StoreError(f"{folder}: holds runs of different lengths for one scenario (batches added with "
                              "--append); expected one batch definition per report (write the batches to separate "
@@ -395,7 +391,7 @@ def write_report(folder: str | Path, baseline: str = "baseline", targets: str | 
     n_draws = int(raw["draw"].nunique()) if "draw" in raw.columns else 1
     table = scenario_table(raw)
     diffs = paired_differences(raw, baseline)
-    rank = findings.ranking(diffs, scenario_descriptions(folder))
+    rank = findings.ranking(diffs, scenario_descriptions(manifest))
     steps.update()
 
     order = list(rank["scenario"])
@@ -499,7 +495,7 @@ def write_report(folder: str | Path, baseline: str = "baseline", targets: str | 
     sections.append(("Glossary", glossary_markdown(), None))
 
     generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    made = provenance(folder)
+    made = provenance(manifest)
     title = f"Policy comparison against {baseline}"
     md = [f"# {title}", "", f"`{folder}` · {intro}", "", f"Generated {generated}. {made}", ""]
     for heading, body, fig in sections:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -108,19 +108,13 @@ def bounded(found: Interval, share: bool) -> Interval:
     half = (hi - lo) / 2.0
     if share:
         if m <= 0.0 or m >= 1.0:
-            return _replace(found, m, m)
+            return replace(found, low=m, high=m)
         z = np.log(m / (1.0 - m))
         h = half / (m * (1.0 - m))
         low, high = 1.0 / (1.0 + np.exp(-(z - h))), 1.0 / (1.0 + np.exp(-(z + h)))
     else:
         if m <= 0.0:
-            return _replace(found, m, m)
+            return replace(found, low=m, high=m)
         h = half / m
         low, high = m * np.exp(-h), m * np.exp(h)
-    return _replace(found, float(low), float(high))
-
-
-def _replace(found: Interval, low: float, high: float) -> Interval:
-    from dataclasses import replace
-
-    return replace(found, low=low, high=high)
+    return replace(found, low=float(low), high=float(high))
