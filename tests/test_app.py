@@ -19,7 +19,7 @@ solara = pytest.importorskip("solara", reason="the app extra is not installed (p
 v = pytest.importorskip("ipyvuetify", reason="the app extra is not installed (pip install -e '.[app]')")
 import ipywidgets  # noqa: E402
 
-from tests.conftest import ROOT, SCENARIOS  # noqa: E402
+from tests.conftest import ROOT, SCENARIOS, free_port  # noqa: E402
 
 EXE = Path(sys.executable).parent / "channel-sim"
 BASELINE = str(SCENARIOS / "baseline.yaml")
@@ -29,12 +29,6 @@ def cli(*args, code=None, timeout=60):
     """``channel-sim ARGS`` as a user runs it (or ``code`` run with python -c)."""
     cmd = [sys.executable, "-c", code, *map(str, args)] if code else [str(EXE), *map(str, args)]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def texts(rc) -> list[str]:

@@ -22,17 +22,11 @@ from urllib.parse import urlparse
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
 
 EXE = Path(sys.executable).parent / "channel-sim"
 #: Where the README's picture is written when asked: ``CHANNEL_SIM_PICTURES=docs/images make test``.
 PICTURES = os.environ.get("CHANNEL_SIM_PICTURES")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -353,12 +353,10 @@ except KeyboardInterrupt:
 def test_a_real_dask_cluster_in_another_folder_takes_a_relative_out(tmp_path):
     """A scheduler and workers started as their own processes, in other folders, as on a cluster."""
     distributed = pytest.importorskip("distributed")
-    import socket
+    from tests.conftest import free_port
 
     dask = Path(sys.executable).with_name("dask")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     for name in ("scheduler-home", "worker-home", "client"):
         (tmp_path / name).mkdir()
