@@ -120,8 +120,57 @@ class DayRecord(NamedTuple):
     people_arrived: Annotated[int, "int64"] = 0       # people brought ashore in the UK on this date
 
 
+class MoveRecord(NamedTuple):
+    """One row of the tracks table: from ``hour`` of the night of ``day`` on, an agent is at a place, doing something.
+
+    A run's tracks hold what its boats, patrol units, vessels, drones and camps did, as
+    waypoints: an agent stays where its last waypoint put it until its next one, but
+    for the moving states (``responding``, ``called out``, ``taxi on waterway``,
+    ``at sea``), in which it goes in a straight line, at an even pace, to the place
+    of its next waypoint. Places are cells of the coast's grid (``col`` from the
+    Belgian border, 250 m each; ``row`` 0 out at sea, the shore row, the dunes, the
+    road inland). What each agent's ``state`` can be (:data:`TRACK_STATES`):
+
+    * ``boat`` (``agent_id`` its ``boat_id`` in the boats table): hiding, taxi on
+      waterway, assembling, taxi waiting in the surf, at sea, and last how it ended
+      (an :class:`Outcome` value: a crossed boat's last waypoint is in UK waters);
+    * ``patrol unit``: on patrol (at its post on the road), responding, engaged;
+    * ``patrol boat`` and ``lifeboat``: on station, called out, intervening;
+    * ``drone``: over the sector it searches;
+    * ``camp``: waiting, ``people`` the people waiting there at noon.
+
+    Deployments (posts, stations, drones) are written when the run starts (day -1,
+    hour 0: the noon before the first day) and again whenever they change.
+    """
+
+    day: Annotated[int, "int32"]                      # day index of the night (0 = start date); -1 before it
+    hour: Annotated[float, "float32"]                 # hours after that day's noon (6 = 18:00, 18 = 06:00 next day)
+    agent: Annotated[str, "category"]                 # boat, patrol unit, patrol boat, lifeboat, drone, camp
+    agent_id: Annotated[int, "int32"]                 # boat_id for a boat; the agent's index among its kind otherwise
+    col: Annotated[float, "float32"]                  # grid column (250 m cells from the Belgian border)
+    row: Annotated[float, "float32"]                  # grid row (0 out at sea; the shore row; the road inland)
+    state: Annotated[str, "category"]                 # what it does from then on (see TRACK_STATES)
+    people: Annotated[int, "int32"]                   # people aboard a boat (its group), or waiting in a camp
+
+
+#: What each agent of the tracks table can be doing.
+TRACK_STATES = {
+    "boat": ("hiding", "taxi on waterway", "assembling", "taxi waiting in the surf", "at sea", *Outcome),
+    "patrol unit": ("on patrol", "responding", "engaged"),
+    "patrol boat": ("on station", "called out", "intervening"),
+    "lifeboat": ("on station", "called out", "intervening"),
+    "drone": ("searching",),
+    "camp": ("waiting",),
+}
+
+#: States in which an agent moves to the place of its next waypoint.
+MOVING_STATES = frozenset({"responding", "called out", "taxi on waterway", "at sea"})
+
 #: Columns of the boats table, in order.
 BOAT_COLUMNS = BoatRecord._fields
+
+#: Columns of the tracks table, in order.
+TRACK_COLUMNS = MoveRecord._fields
 
 #: Columns of the daily table, in order.
 DAY_COLUMNS = DayRecord._fields

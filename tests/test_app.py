@@ -110,8 +110,9 @@ def test_the_drones_and_personnel_controls_rebuild_the_model_on_reset(page):
 
 
 def test_the_app_model_gives_the_runs_results():
-    """The page's looks at the night change nothing: the same boats and days as channel-sim run."""
+    """The page's model and its tracks change nothing: the same boats and days as channel-sim run."""
     from sim.app.live import AppModel
+    from sim.app.live import map_view
     from sim.model import ChannelModel
     from sim.scenario import load_scenario
 
@@ -119,12 +120,51 @@ def test_the_app_model_gives_the_runs_results():
     app = AppModel(scenario_file=BASELINE, seed=3)
     for _ in range(days + 1):  # the last step runs the last night
         app.step()
-    run = ChannelModel(load_scenario(BASELINE), seed=3)
+        if app.day_index % 20 == 0:
+            map_view(app)
+    run = ChannelModel(load_scenario(BASELINE), seed=3, tracks=False)
     run.run_for(days + 1)
     boats = app.boats_frame().drop(columns="boat_id")
     assert len(boats) > 50
     assert boats.equals(run.boats_frame().drop(columns="boat_id"))
     assert app.daily_frame().equals(run.daily_frame())
+
+
+def test_the_policy_switches_and_the_scenario_file_are_controls(page):
+    from sim.app.page import scenario_choices
+
+    model, rc = page
+    labels = {w.label for w in rc.find(v.Checkbox).widgets}
+    assert {"Van intelligence", "Warehouse raids", "Train-station intelligence", "UK liaison officers",
+            "Returns (one in, one out)", "No officer intervenes at sea"} <= labels
+    rc.find(v.Checkbox, label="UK liaison officers").widget.v_model = True
+    rc.find(v.Checkbox, label="Returns (one in, one out)").widget.v_model = True
+    assert not model.value.inputs.policy.uk_liaison  # not before Reset
+    rc.find(v.Btn, children=["Reset"]).widget.click()
+    assert model.value.inputs.policy.uk_liaison and model.value.inputs.policy.returns
+    assert not model.value.inputs.policy.van_intelligence
+    choices = scenario_choices(BASELINE)
+    assert "baseline.yaml" in choices and "shallow_water_300m.yaml" in choices and "targets.yaml" not in choices
+
+
+def test_choosing_a_scenario_file_builds_its_model_with_its_values():
+    from sim.app.page import LivePage
+
+    @solara.component
+    def Page():
+        with solara.AppLayout():
+            LivePage(BASELINE)
+
+    box, rc = solara.render(Page(), handle_error=False)
+    try:
+        assert "interception at sea: none" in date_text(rc)
+        rc.find(v.Select, label="Scenario file (builds its model)").widget.v_model = "shallow_water_300m.yaml"
+        assert "interception at sea: up to 300 m" in date_text(rc) or "up_to_300m" in date_text(rc), date_text(rc)
+        assert rc.find(v.Select, label="Interception at sea (on Reset)").widget.v_model == "up_to_300m"
+        rc.find(v.Btn, children=["Step"]).widget.click()
+        assert date_text(rc).startswith("Date: 2025-01-01 (day 1 of 365)")
+    finally:
+        rc.close()
 
 
 def test_the_map_shows_the_nights_boats():
@@ -229,25 +269,47 @@ def test_a_replay_of_a_run_folder_steps_through_its_nights(stored):
         rc.close()
 
 
-def test_a_replay_draws_each_nights_boats_from_the_tables(stored):
+def test_a_replay_draws_each_nights_agents_from_the_tracks(stored):
     import pandas as pd
 
-    from sim.app.replay import layout_of, load_replay, replay_view
+    from sim.app.replay import load_replay, prepare, replay_view
 
     folder, _ = stored
     replay = load_replay(folder)
+    assert replay.tracks is not None
     boats = pd.read_parquet(folder / "boats.parquet")
-    layout = layout_of(replay)
-    assert len(layout.patrols) > 0 and len(layout.drones) == 12 and len(layout.camps) == 2
-    at_sea_nights = 0
+    shown = prepare(replay)
+    first = replay_view(replay, shown, 0)
+    assert len(first.patrols) > 0 and len(first.drones) == 12 and len(first.camps) == 2 and not first.boats
+    seen, busy_patrols = set(), 0
     for day in range(1, 200):
-        view = replay_view(replay, layout, day)
+        view = replay_view(replay, shown, day)
         night = boats[boats["day"] == day - 1]
         assert len(view.outcomes) == len(night)
-        launched = night["outcome"].isin(["crossed", "failed_at_sea"]).sum()
-        assert len(view.boats) <= launched and (launched == 0 or len(view.boats) >= 1)
-        at_sea_nights += bool(view.boats)
-    assert at_sea_nights > 20
+        assert len(view.boats) <= len(night) and (len(night) == 0 or "busiest half hour" in view.note)
+        assert len(view.patrols) == len(first.patrols) and len(view.camps) == 2
+        seen |= {state for *_, state in view.boats}
+        busy_patrols += sum(state != "on patrol" for *_, state in view.patrols)
+    assert {"hiding", "assembling", "taxi waiting in the surf", "at sea"} <= seen
+    assert busy_patrols > 10
+
+
+def test_a_run_stored_without_tracks_is_replayed_from_its_deployment(stored, tmp_path):
+    import shutil
+
+    from sim.app.replay import load_replay, prepare, replay_view
+
+    folder, _ = stored
+    old = tmp_path / "old-run"
+    shutil.copytree(folder, old)
+    (old / "tracks.parquet").unlink()
+    replay = load_replay(old)
+    assert replay.tracks is None
+    shown = prepare(replay)
+    view = replay_view(replay, shown, 100)
+    assert not view.boats and len(view.patrols) > 0 and "stored before runs kept their tracks" in view.note
+    waiting = int(replay.daily["camp_people"].iloc[99])
+    assert abs(sum(people for *_, people in view.camps) - waiting) <= 1
 
 
 def test_a_replay_of_one_run_of_a_batch_reads_that_run(stored):

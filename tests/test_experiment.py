@@ -102,7 +102,7 @@ def test_resume_after_kill_9(tmp_path):
     again = subprocess.run(_batch_cmd(out), capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     runs = list((out / "runs").iterdir())
-    assert len(runs) == 6 * 3 and not [p for p in runs if p.name.startswith(".")]
+    assert len(runs) == 6 * 4 and not [p for p in runs if p.name.startswith(".")]  # boats, daily, tracks, summary
     s = load_results(out)["summaries"]
     assert sorted(s["replication"]) == list(range(6))
     subprocess.run(_batch_cmd(tmp_path / "whole"), check=True)

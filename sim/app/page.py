@@ -1,10 +1,13 @@
 """The page ``channel-sim app`` serves: Mesa's SolaraViz controls and the model's map and charts.
 
-SolaraViz gives the side panel: Reset, play and pause, Step (one day: the night
-before it, then noon), the play interval, and the model's parameters (the
-interception mode, the drones and the personnel; they take effect on Reset). The
-main column is drawn here: the date, the sea state and the night's length, the
-coast map of the last night (``sim.app.drawing``) and the daily charts.
+The side panel: the scenario file (any scenario of the given file's folder;
+choosing one builds its model at once, with its own values in the controls
+below), then SolaraViz's Reset, play and pause, Step (one day: the night before
+it, then noon), the play interval, and the model's parameters (the interception
+mode, the drones, the personnel, each policy switch on or off, the seed; they
+take effect on Reset). The main column is drawn here: the date, the sea state
+and the night's length, the coast map of the last night (``sim.app.drawing``,
+``sim.app.night``) and the daily charts.
 
 Only ``channel-sim app`` (``sim.app.serve``) and the tests import this module: it
 imports Solara. The scenario file comes in the ``CHANNEL_SIM_APP_SCENARIO``
@@ -15,6 +18,7 @@ environment variable (the command has checked it), a replay's folder in
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "false")  # before solara: no call to mixpanel or ipify
 
@@ -27,11 +31,19 @@ from mesa.visualization import Slider, SolaraViz  # noqa: E402
 from mesa.visualization.utils import update_counter  # noqa: E402
 
 from sim.app.drawing import draw_charts, draw_map  # noqa: E402
-from sim.app.live import AppModel, map_view  # noqa: E402
-from sim.scenario import load_scenario  # noqa: E402
+from sim.app.live import SWITCHES, AppModel, map_view  # noqa: E402
+from sim.errors import ScenarioError  # noqa: E402
+from sim.scenario import Policy, load_scenario  # noqa: E402
 
 INTERCEPTION_MODES = ["none", "before_pickup", "up_to_300m"]
 DEFAULT_SCENARIO = "scenarios/baseline.yaml"
+
+
+#: The switches' labels in the side panel.
+SWITCH_LABELS = {"van_intelligence": "Van intelligence", "warehouse_raids": "Warehouse raids",
+                 "train_station_intel": "Train-station intelligence", "uk_liaison": "UK liaison officers",
+                 "returns": "Returns (one in, one out)", "union_refusal": "No officer intervenes at sea"}
+assert set(SWITCH_LABELS) == set(SWITCHES) <= set(Policy.model_fields)
 
 
 def model_params(scenario_file: str, seed: int = 1) -> dict:
@@ -43,8 +55,28 @@ def model_params(scenario_file: str, seed: int = 1) -> dict:
                          "value": scenario.policy.shallow_water_interception, "values": INTERCEPTION_MODES},
         "drones": Slider("Thermal drones", scenario.surveillance.drones, 0, 60, 1),
         "personnel": Slider("Personnel a day", scenario.gendarmerie.personnel_per_day, 0, 3000, 100),
+        **{name: {"type": "Checkbox", "label": label, "value": bool(getattr(scenario.policy, name))}
+           for name, label in SWITCH_LABELS.items()},
         "seed": Slider("Seed", seed, 0, 99, 1),
     }
+
+
+def scenario_choices(scenario_file: str) -> dict[str, str]:
+    """The scenarios the page offers: the given file and every scenario beside it, by file name.
+
+    Files of the folder that are not scenarios (a targets file, a broken one) are left out.
+    """
+    given = Path(scenario_file)
+    choices = {given.name: str(given)}
+    for path in sorted(given.parent.glob("*.yaml")):
+        if path.name in choices:
+            continue
+        try:
+            load_scenario(path)
+        except ScenarioError:
+            continue
+        choices[path.name] = str(path)
+    return dict(sorted(choices.items()))
 
 
 def date_line(model: AppModel) -> str:
@@ -94,8 +126,8 @@ def Viz(model: solara.Reactive, params: dict):
 
 
 @solara.component
-def LivePage(scenario_file: str):
-    """A live model of the scenario, one per browser tab."""
+def LiveModel(scenario_file: str):
+    """A live model of one scenario file, with the controls of its values."""
     params = solara.use_memo(lambda: model_params(scenario_file), [scenario_file])
     initial = solara.use_memo(lambda: AppModel(scenario_file=scenario_file, seed=params["seed"].value),
                               [scenario_file])
@@ -104,15 +136,26 @@ def LivePage(scenario_file: str):
 
 
 @solara.component
+def LivePage(scenario_file: str):
+    """A live model, one per browser tab, of the scenario chosen in the side panel (at first, the given one)."""
+    choices = solara.use_memo(lambda: scenario_choices(scenario_file), [scenario_file])
+    chosen = solara.use_reactive(Path(scenario_file).name)
+    with solara.Sidebar(), solara.Card("Scenario"):
+        solara.Select("Scenario file (builds its model)", value=chosen, values=list(choices))
+        solara.Text(f"in {Path(scenario_file).parent}/", style={"font-size": "0.85em"})
+    LiveModel(choices[chosen.value]).key(chosen.value)  # a new model, and controls at its file's values
+
+
+@solara.component
 def ReplayPage(folder: str, run: str | None = None, play_interval_s: float = 0.4):
     """A stored run, night by night: the live page's map and charts from its tables (``sim.app.replay``)."""
     import time
 
     from sim.app.replay import date_line as replay_date_line
-    from sim.app.replay import layout_of, load_replay, replay_view
+    from sim.app.replay import load_replay, prepare, replay_view
 
     replay = solara.use_memo(lambda: load_replay(folder, run), [folder, run])
-    layout = solara.use_memo(lambda: layout_of(replay), [replay])
+    shown = solara.use_memo(lambda: prepare(replay), [replay])
     day = solara.use_reactive(0)
     playing = solara.use_reactive(False)
     last = len(replay.daily) - 1
@@ -145,7 +188,7 @@ def ReplayPage(folder: str, run: str | None = None, play_interval_s: float = 0.4
                         "(channel-sim app SCENARIO).")
     with solara.Column(style={"padding": "8px", "max-width": "1120px"}):
         solara.Text(replay_date_line(replay, day.value), style={"font-size": "1.05em", "font-weight": "bold"})
-        map_fig = solara.use_memo(lambda: draw_map(layout.coast, replay_view(replay, layout, day.value)),
+        map_fig = solara.use_memo(lambda: draw_map(shown.coast, replay_view(replay, shown, day.value)),
                                   [replay, day.value])
         solara.FigureMatplotlib(map_fig, dependencies=[replay, day.value], format="png", dpi=90)
         chart_fig = solara.use_memo(lambda: draw_charts(replay.daily.iloc[: day.value + 1], len(replay.daily),

@@ -4,16 +4,15 @@
 --replay BATCH --run KEY`` (one run of a batch folder; KEY is the run's hash, or
 ``SCENARIO/REPLICATION`` when that names one run).
 
-What the tables hold, and so what a replay shows: every night's boat attempts with
-their launch site, kind, launch hour and outcome (drawn at their sites, as the live
-page draws them), the boats at sea at the night's busiest half hour (from their launch
-hours and the passage to UK waters), and the daily series (the charts, the date, the
-sea state, the night's length, the people waiting). What runs do not record, a replay
-cannot show: where patrol units went in the night, and which groups were hiding or
-assembling. It shows the units at their posts, the vessels at their stations and the
-drones over their sectors as the run's scenario deploys them (the deployment a model
-of that scenario starts with; the model is built for it, never stepped), and the people
-waiting split between the camps by the scenario's share.
+A run's tracks (``tracks.parquet``, ``sim.outcomes.MoveRecord``) hold where its boats,
+patrol units, vessels and drones went and the people in its camps, so a replay draws
+each night as the live page does (``sim.app.night``): at its busiest half hour, with
+every attempt of the night at its site by outcome (the boats table), and the charts
+from the daily table. A run stored before runs kept their tracks is replayed from its
+deployment alone: the units at their posts, the vessels at their stations and the
+drones over their sectors as a model of its scenario starts (built, never stepped),
+the people waiting split between the camps by the scenario's share, and no boat under
+way; the page says so.
 """
 
 from __future__ import annotations
@@ -27,19 +26,19 @@ import pandas as pd
 from sim.errors import RunDirError, StoreError
 from sim.scenario import Scenario, from_dict, load_scenario, set_keys
 
-#: Hours after noon at which the replay looks for the night's busiest half hour (18:00 to 08:00).
-LOOK_HOURS = tuple(6.0 + 0.5 * i for i in range(29))
-
-
 @dataclass
 class Replay:
-    """One stored run: its scenario, seed, tables and where it came from."""
+    """One stored run: its scenario, seed, tables and where it came from.
+
+    ``tracks`` is None for a run stored before runs kept them.
+    """
 
     label: str
     scenario: Scenario
     seed: int
     boats: pd.DataFrame
     daily: pd.DataFrame
+    tracks: pd.DataFrame | None = None
 
 
 def _read_table(path: Path, expected: str) -> pd.DataFrame:
@@ -67,7 +66,10 @@ def _run_folder(folder: Path) -> Replay:
     boats = _read_table(folder / "boats.parquet", expected)
     daily = _read_table(folder / "daily.parquet", expected)
     _check_columns(folder, boats, daily)
-    return Replay(f"{folder} (seed {summary.get('seed', '?')})", scenario, int(summary.get("seed", 0)), boats, daily)
+    tracks = _read_table(folder / "tracks.parquet", expected) if (folder / "tracks.parquet").exists() else None
+    _check_tracks(folder / "tracks.parquet", tracks)
+    return Replay(f"{folder} (seed {summary.get('seed', '?')})", scenario, int(summary.get("seed", 0)), boats, daily,
+                  tracks)
 
 
 def _check_columns(where: Path, boats: pd.DataFrame, daily: pd.DataFrame) -> None:
@@ -81,6 +83,19 @@ def _check_columns(where: Path, boats: pd.DataFrame, daily: pd.DataFrame) -> Non
                               "channel-sim writes")
     if len(daily) == 0:
         raise RunDirError(f"{where}: its daily table has no row; expected a run of at least one day")
+
+
+def _check_tracks(path: Path, tracks: pd.DataFrame | None) -> None:
+    from sim.outcomes import TRACK_COLUMNS, TRACK_STATES
+
+    if tracks is None:
+        return
+    missing = sorted(set(TRACK_COLUMNS) - set(tracks.columns))
+    if missing:
+        raise RunDirError(f"{path}: lacks {', '.join(missing)}; expected the tracks channel-sim writes")
+    unknown = sorted(set(tracks["agent"].astype(str)) - set(TRACK_STATES))
+    if unknown:
+        raise RunDirError(f"{path}: unknown agent {unknown[0]!r}; expected one of {', '.join(TRACK_STATES)}")
 
 
 def _batch_run(folder: Path, run: str | None) -> Replay:
@@ -122,9 +137,12 @@ def _batch_run(folder: Path, run: str | None) -> Replay:
     boats = _read_table(runs / f"{key}.boats.parquet", expected)
     daily = _read_table(runs / f"{key}.daily.parquet", expected)
     _check_columns(runs / key, boats, daily)
+    path = runs / f"{key}.tracks.parquet"
+    tracks = _read_table(path, expected) if path.exists() else None
+    _check_tracks(path, tracks)
     return Replay(f"{folder}, run {labels[key]} ({key}, seed {int(row['seed'])})", scenario, int(row["seed"]),
                   boats.drop(columns=[c for c in ("scenario", "replication", "seed", "run") if c in boats]),
-                  daily.sort_values("day").reset_index(drop=True))
+                  daily.sort_values("day").reset_index(drop=True), tracks)
 
 
 def _plain(value):
@@ -153,79 +171,48 @@ def check_replay(folder: Path, run: str | None) -> dict[str, str]:
 
 
 @dataclass
-class Layout:
-    """The deployment a run's scenario starts with: posts, stations, drones, camps (grid positions)."""
+class Shown:
+    """What a replay draws from: the run's tracks, ready to be asked, and the coast."""
 
+    index: object  # sim.model.tracks.TrackIndex
     coast: object
-    patrols: list
-    vessels: list
-    drones: list
-    camps: list  # (name, col, row, share)
     aircraft: int
+    recorded: bool  # the tracks are the run's (False: its deployment alone)
 
 
-def layout_of(replay: Replay) -> Layout:
-    """The scenario's deployment, from a model of it built and not stepped."""
-    from sim.app.live import drone_marks, patrol_marks, vessel_marks
+def prepare(replay: Replay) -> Shown:
+    """The replay's tracks made ready; for a run stored without them, its deployment and camps instead."""
     from sim.model import ChannelModel
+    from sim.model.tracks import TrackIndex
 
-    model = ChannelModel(replay.scenario, seed=replay.seed)
+    model = ChannelModel(replay.scenario, seed=replay.seed)  # built, never stepped: the coast and the deployment
     try:
-        return Layout(model.coast, [(m.col, m.row, m.state) for m in patrol_marks(model)],
-                      [(m.col, m.row, m.state) for m in vessel_marks(model)],
-                      [(m.col, m.row) for m in drone_marks(model)],
-                      [(c.name, *c.cell.coordinate, c.share) for c in model.camps], len(model.surveillance.aircraft))
+        coast, aircraft = model.coast, len(model.surveillance.aircraft)
+        tracks = replay.tracks
+        if tracks is None:
+            tracks = model.tracks_frame()
+            camps = tracks[tracks["agent"] == "camp"]
+            waiting = replay.daily["camp_people"].to_numpy()
+            noons = pd.concat([camps.assign(day=d, people=[int(round(n * c.share)) for c in model.camps])
+                               for d, n in enumerate(waiting)])
+            tracks = pd.concat([tracks, noons], ignore_index=True)
+        return Shown(TrackIndex(tracks), coast, aircraft, replay.tracks is not None)
     finally:
         model.close()
 
 
-def at_sea(boats: pd.DataFrame, coast, speed_kmh: float) -> tuple[list, float | None]:
-    """The night's boats at sea at its busiest half hour, from their launch hours: (marks, hours after noon)."""
-    out = boats[boats["outcome"].isin(["crossed", "failed_at_sea"])]
-    if not len(out):
-        return [], None
-    sites = {s.name: s for s in coast.sites}
-    launched = ((out["launch_hour"].to_numpy(dtype=float) - 12.0) % 24.0)
-    hours = [sites[name].uk_waters_km / speed_kmh if outcome == "crossed" else 1.0
-             for name, outcome in zip(out["launch_site"], out["outcome"])]
-    cols = [sites[name].col for name in out["launch_site"]]
-    best, best_t = -1, None
-    for t in LOOK_HOURS:
-        n = sum(1 for a, h in zip(launched, hours) if a <= t < a + h)
-        if n > best:
-            best, best_t = n, t
-    top = coast.shore_row - 1
-    marks = [(c, top * (1.0 - (best_t - a) / h), "at sea") for c, a, h in zip(cols, launched, hours)
-             if a <= best_t < a + h]
-    return marks, best_t if marks else None
-
-
-def replay_view(replay: Replay, layout: Layout, day: int):
+def replay_view(replay: Replay, shown: Shown, day: int):
     """The map of the night before ``day``'s noon, from the tables."""
-    from sim.app.drawing import MapView, map_title
+    from sim.app.night import first_view, night_view
 
     daily = replay.daily
-    days = len(daily)
-    waiting = int(daily["camp_people"].iloc[max(0, day)])
-    camps = [(name, col, row, int(round(waiting * share))) for name, col, row, share in layout.camps]
-    common = dict(patrols=layout.patrols, vessels=layout.vessels, drones=layout.drones, camps=camps,
-                  aircraft=layout.aircraft)
     if day < 1:
-        start = pd.Timestamp(daily["date"].iloc[0])
-        return MapView(title=f"{start:%a %d %b %Y}: the first day (press Step)", note="replay of " + replay.label,
-                       **common)
+        return first_view(shown.index, shown.coast, daily["date"].iloc[0], shown.aircraft, 0.0,
+                          note="replay of " + replay.label)
     night = day - 1
-    row = daily.iloc[night]
     boats = replay.boats[replay.boats["day"] == night]
-    marks, t = at_sea(boats, layout.coast, replay.scenario.crossing.speed_kmh)
-    when = ("no boat at sea this night" if t is None
-            else f"boats at sea at {int((t + 12) % 24):02d}:{int(t % 1 * 60):02d}, the night's busiest half hour")
-    note = (f"replay of {replay.label}: {when}; the night's {len(boats)} attempt(s) "
-            "by outcome\nthe tables do not hold where patrols went or who was hiding: units at their posts, "
-            "vessels at their stations; camps' people split by the scenario's share")
-    return MapView(title="Night of " + map_title(row["date"], night, days, float(row["wave_m"]),
-                                                 float(row["night_hours"])),
-                   boats=marks, outcomes=boats, note=note, **common)
+    return night_view(shown.index, shown.coast, night, len(daily), daily.iloc[night], boats, shown.aircraft,
+                      recorded=shown.recorded, note="replay of " + replay.label)
 
 
 def date_line(replay: Replay, day: int) -> str:

@@ -82,7 +82,7 @@ def cmd_run(args) -> int:
     summary = model.summary()
     out = write_run(out, scenario, summary, model.boats_frame(), model.daily_frame(),
                     provenance(scenario, args.seed, started, finished),
-                    next_free=None if args.out else f"{scenario.name}-seed{args.seed}")
+                    next_free=None if args.out else f"{scenario.name}-seed{args.seed}", tracks=model.tracks_frame())
     if not args.quiet:
         print(f"{scenario.name}: {scenario.days} days from {scenario.start_date}, seed {args.seed} ({seconds:.2f} s)")
         print(_table(summary))

@@ -137,6 +137,7 @@ class Boat(CellAgent):
         self._patrol = None
         self.sea_intervention = 0
         self._vessels_called = False
+        self.met_km: float | None = None
         self.measure = ""
         self.lives_at_risk = 0
         self.intervention_deaths = 0
@@ -284,6 +285,7 @@ class Boat(CellAgent):
         if when is None:
             return False
         self._vessels_called = True
+        self.met_km = km  # where the vessels meet it (for its tracks)
         if loaded:
             self._intervene(loaded=True)
         else:

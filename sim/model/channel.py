@@ -34,6 +34,7 @@ from sim.model.patrols import Gendarmerie
 from sim.model.policies import Policies
 from sim.scenario import Scenario
 from sim.model.surveillance import Surveillance
+from sim.model.tracks import NoTracks, Tracks, record_deployment
 from sim.model.weather import day_of_year, forecasts, night_hours, sea_states
 
 class ChannelModel(Model):
@@ -42,6 +43,8 @@ class ChannelModel(Model):
     Args:
         scenario: the validated scenario.
         seed: the run's seed (all randomness comes from it: ``self.rng``, and the streams of the camps and of returns).
+        tracks: record where the agents go (``tracks_frame``, for a replay); False keeps none, which
+            changes nothing else.
 
     Attributes:
         inputs: the scenario the run is given (Mesa's ``Model.scenario`` is Mesa's own); each
@@ -51,7 +54,7 @@ class ChannelModel(Model):
         waves: wave height of every simulated day (m).
     """
 
-    def __init__(self, scenario: Scenario, seed: int = 0):
+    def __init__(self, scenario: Scenario, seed: int = 0, tracks: bool = True):
         super().__init__(rng=seed)
         self.seed = seed
         install_event_list(self)  # the same order, compared in C
@@ -105,6 +108,10 @@ class ChannelModel(Model):
         self._camp_counts = (0, 0, 0)  # arrived, left, cleared: the camps' totals at the last noon
         self._day_counts = (0, 0, 0)   # the same, over the last day
         self._days: list[DayRecord] = []  # the state of each day; its counts come from the boats
+        self.tracks = Tracks() if tracks else NoTracks()
+        record_deployment(self)
+        for i, camp in enumerate(self.camps):
+            self.tracks.add(self.time, "camp", i, *camp.cell.coordinate, "waiting", int(camp.people))
 
     # -- one day ----------------------------------------------------------------------
     def step(self) -> None:
@@ -123,6 +130,8 @@ class ChannelModel(Model):
             camp.receive(inflow)
             camp.daily(self.inputs)
         self._waiting_at_noon = sum(camp.people for camp in self.camps)
+        for i, camp in enumerate(self.camps):
+            self.tracks.add(now, "camp", i, *camp.cell.coordinate, "waiting", int(camp.people))
         totals = tuple(sum(getattr(camp, k) for camp in self.camps) for k in ("arrived", "left", "cleared"))
         self._day_counts = tuple(now_ - before for now_, before in zip(totals, self._camp_counts))
         self._camp_counts = totals
@@ -217,6 +226,7 @@ class ChannelModel(Model):
         self.sectors = Sectors(len(sector_weights), self.coast.length_km, tuple(sector_weights))
         self.gendarmerie.post(self.sectors)
         self.surveillance.deploy(self.sectors, self.gendarmerie.units_per_sector)
+        record_deployment(self)
 
     def schedule_event(self, function, *, at: float | None = None, after: float | None = None,
                        priority: Priority = Priority.DEFAULT) -> Event:
@@ -249,7 +259,8 @@ class ChannelModel(Model):
 
     # -- results --------------------------------------------------------------------------
     def record_boat(self, boat, outcome: Outcome, people: int, deaths: int, rescued: int, crossing_deaths: int) -> None:
-        """Record a finished boat attempt (called by the boat)."""
+        """Record a finished boat attempt (called by the boat), and its night's moves in the tracks."""
+        self.tracks.boat_night(boat, outcome, self.time, self.coast, self.inputs.crossing.speed_kmh)
         hour = ((boat.plan.launch - int(boat.plan.launch)) * 24.0 + 12.0) % 24.0
         self._records.append(BoatRecord(
             boat_id=boat.unique_id, day=boat.day, date=self.dates[boat.day], network=boat.network.unique_id,
@@ -267,6 +278,10 @@ class ChannelModel(Model):
         if outcome is Outcome.PREVENTED_ON_LAND:
             return max(1, -(-people // max(1, round(self.inputs.operations.party_size))))  # its parties
         return int(outcome is Outcome.INTERCEPTED_AT_SEA)
+
+    def tracks_frame(self) -> pd.DataFrame:
+        """Where the run's agents went, as waypoints (``sim.outcomes.MoveRecord``; see ``sim.model.tracks``)."""
+        return self.tracks.frame()
 
     def boats_frame(self) -> pd.DataFrame:
         """One row per boat attempt (``sim.outcomes.BoatRecord``), by boat id."""

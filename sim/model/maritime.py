@@ -106,6 +106,12 @@ class MaritimeCommand:
         done = when + self.params.intervention_hours / 24.0
         self._boat_free[i] = done
         self._life_free[j] = done
+        tracks, coast = self.model.tracks, self.model.coast
+        for kind, k, vessel in (("patrol boat", i, self.boats[i]), ("lifeboat", j, self.lifeboats[j])):
+            station = vessel.cell.coordinate
+            tracks.add(alerted, kind, k, *station, "called out")
+            tracks.add(when, kind, k, coast.col_of(km), coast.shore_row - 1, "intervening")
+            tracks.add(done, kind, k, *station, "on station")
         return when
 
     def intervene(self, rng: np.random.Generator, aboard: int, wave: float, metres_out: float) -> Intervention:

@@ -133,6 +133,8 @@ class Gendarmerie:
         unit = self.units[i]
         unit.respond(busy_until)
         self._out.add(i)
+        self.model.tracks.dispatch(i, now, arrival, busy_until, unit.post.coordinate,
+                                   (site.col, self.coast.shore_row if to_water else site.hide_row))
         return unit, arrival
 
     def release_all(self, now: float) -> None:

@@ -218,7 +218,8 @@ def execute_run(spec: RunSpec, runs_dir: str, provenance: dict) -> None:
     row = {**ids, **summary, "scenario_hash": scenario.content_hash(), **provenance,
            "started": started, "seconds": round(seconds, 4)}
     row["seed"] = spec.seed
-    write_run(Path(runs_dir), spec.key, tag(model.boats_frame()), tag(model.daily_frame()), pd.DataFrame([row]))
+    write_run(Path(runs_dir), spec.key, tag(model.boats_frame()), tag(model.daily_frame()), pd.DataFrame([row]),
+              model.tracks.table())
     model.close()  # its grid serves the next run in this process
 
 

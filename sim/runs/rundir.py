@@ -6,6 +6,8 @@ A run folder holds:
 * ``summary.json``: the summary (``sim.outcomes.SUMMARY_KEYS``);
 * ``boats.parquet``: one row per boat attempt;
 * ``daily.parquet``: one row per day;
+* ``tracks.parquet``: where the run's agents went, as waypoints
+  (``sim.outcomes.MoveRecord``), for ``channel-sim app RUN_FOLDER``;
 * ``provenance.json``: package version, git commit, Python and Mesa versions,
   scenario hash, seed, start and end times;
 * ``summary.md``: the same for a reader: the scenario, seed, days and dates,
@@ -114,6 +116,7 @@ _FILES = (("scenario.yaml", "the resolved scenario; `channel-sim run` on it repr
           ("summary.json", "every summary key"),
           ("boats.parquet", "one row per boat attempt"),
           ("daily.parquet", "one row per day"),
+          ("tracks.parquet", "where boats, patrol units, vessels and drones went, night by night (for a replay)"),
           ("provenance.json", "versions, git commit, scenario hash, seed, start and end times"))
 
 
@@ -236,7 +239,8 @@ def run_summary(folder: Path) -> tuple[str, str | None]:
     return text, None
 
 
-def write_run(out: Path, scenario, summary: dict, boats, daily, prov: dict, next_free: str | None = None) -> Path:
+def write_run(out: Path, scenario, summary: dict, boats, daily, prov: dict, next_free: str | None = None,
+              tracks=None) -> Path:
     """Write a run folder atomically.
 
     Args:
@@ -245,6 +249,7 @@ def write_run(out: Path, scenario, summary: dict, boats, daily, prov: dict, next
         summary: the run summary.
         boats: per-boat table.
         daily: daily table.
+        tracks: the tracks table, or None to write none.
         prov: provenance record.
         next_free: a name stem: if another process takes ``out`` meanwhile, write to the next
             free ``stem-N`` instead (for the default folder of ``channel-sim run``).
@@ -264,6 +269,8 @@ def write_run(out: Path, scenario, summary: dict, boats, daily, prov: dict, next
         (tmp / SUMMARY_MD).write_text(summary_markdown(scenario.to_dict(), summary, prov), encoding="utf-8")
         boats.to_parquet(tmp / "boats.parquet", index=False)
         daily.to_parquet(tmp / "daily.parquet", index=False)
+        if tracks is not None:
+            tracks.to_parquet(tmp / "tracks.parquet", index=False)
         while True:
             if out.exists():  # rename would replace an empty folder: never take one that is there
                 if next_free is None:

@@ -6,19 +6,23 @@ Layout of a batch folder::
     .lock                  held (flock) while a batch writes here
     runs/<hash>.boats.parquet
     runs/<hash>.daily.parquet
-    runs/<hash>.summary.parquet   written last, with the checksums of the other two in its metadata
+    runs/<hash>.tracks.parquet    where the run's agents went (``sim.outcomes.MoveRecord``), for a replay
+    runs/<hash>.summary.parquet   written last, with the checksums of the others in its metadata
 
 ``<hash>`` is a hash of the resolved scenario content (sweep values applied)
 and the seed, so a run is never done twice. Each file is written under a
 temporary name and renamed, so no reader sees half a file. A run counts only
-when its summary reads in full and its boats and daily files match the
+when its summary reads in full and its boats, daily and tracks files match the
 checksums the summary carries (runs written before checksums were kept are
-read in full instead), each with the columns of its table; a run that fails
+read in full instead; runs written before tracks were kept have none), each
+with the columns of its table; a run that fails
 the check is damaged: :func:`check_run` says which file and why, readers leave
 it out, and the next batch on the folder redoes it.
 
 :func:`load_results` gives tidy pandas tables of a folder, as :class:`Results`
-(``res.summaries``, ``res.boats``, ``res.daily``; ``res["summaries"]`` too).
+(``res.summaries``, ``res.boats``, ``res.daily``; ``res["summaries"]`` too);
+:func:`load_tracks` gives one run's tracks (a year's are some 7,000 rows a run,
+too many to read for every run of a batch at once).
 """
 
 from __future__ import annotations
@@ -37,9 +41,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.errors import StoreError
-from sim.outcomes import BOAT_COLUMNS, DAY_COLUMNS, SUMMARY_KEYS
+from sim.outcomes import BOAT_COLUMNS, DAY_COLUMNS, SUMMARY_KEYS, TRACK_COLUMNS
 
-TABLES = ("boats", "daily", "summary")
+TABLES = ("boats", "daily", "tracks", "summary")
 MANIFEST = "manifest.json"
 
 
@@ -49,11 +53,11 @@ def run_hash(scenario_content: dict, seed: int) -> str:
     return hashlib.sha256(blob).hexdigest()[:20]
 
 
-#: Key of the summary file's Parquet metadata that holds the other two files' checksums.
+#: Key of the summary file's Parquet metadata that holds the other files' checksums.
 CHECKSUMS = b"channel_sim.checksums"
 
 #: Columns each table must have (besides the run's ids: scenario, replication, seed, run, sweep.*).
-EXPECTED_COLUMNS = {"boats": set(BOAT_COLUMNS), "daily": set(DAY_COLUMNS),
+EXPECTED_COLUMNS = {"boats": set(BOAT_COLUMNS), "daily": set(DAY_COLUMNS), "tracks": set(TRACK_COLUMNS),
                     "summary": {k for k in SUMMARY_KEYS if k != "scenario"} | {"run", "replication"}}
 
 
@@ -65,13 +69,18 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _write_table(df: pd.DataFrame, path: Path, metadata: dict[bytes, bytes] | None = None) -> str:
+#: How the tracks are written: dictionaries for the names only, no statistics (a third of the default's time).
+TRACKS_PARQUET = {"use_dictionary": ["agent", "state"], "write_statistics": False}
+
+
+def _write_table(df: pd.DataFrame | pa.Table, path: Path, metadata: dict[bytes, bytes] | None = None,
+                 options: dict | None = None) -> str:
     """Write a table under a temporary name, then rename it; returns the file's checksum."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    table = pa.Table.from_pandas(df, preserve_index=False)
+    table = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
     if metadata:
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
-    pq.write_table(table, tmp)
+    pq.write_table(table, tmp, **(options or {}))
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     checksum = _sha256(tmp)
@@ -79,10 +88,13 @@ def _write_table(df: pd.DataFrame, path: Path, metadata: dict[bytes, bytes] | No
     return checksum
 
 
-def write_run(runs_dir: Path, key: str, boats: pd.DataFrame, daily: pd.DataFrame, summary: pd.DataFrame) -> None:
+def write_run(runs_dir: Path, key: str, boats: pd.DataFrame, daily: pd.DataFrame, summary: pd.DataFrame,
+              tracks: pd.DataFrame | pa.Table | None = None) -> None:
     """Write one run's tables; the summary last, as the mark of completion, with the others' checksums."""
     sums = {"boats": _write_table(boats, runs_dir / f"{key}.boats.parquet"),
             "daily": _write_table(daily, runs_dir / f"{key}.daily.parquet")}
+    if tracks is not None:
+        sums["tracks"] = _write_table(tracks, runs_dir / f"{key}.tracks.parquet", options=TRACKS_PARQUET)
     _write_table(summary, runs_dir / f"{key}.summary.parquet", {CHECKSUMS: json.dumps(sums).encode()})
 
 
@@ -119,7 +131,9 @@ def _inspect(runs_dir: Path, key: str) -> tuple[str | None, pa.Table | None]:
         sums = json.loads(raw) if raw is not None else None
     except ValueError:
         return f"{path['summary'].name}: damaged checksums", None
-    for table in ("boats", "daily"):
+    for table in ("boats", "daily", "tracks"):
+        if table == "tracks" and (sums is None or "tracks" not in sums):
+            continue  # written before tracks were kept
         if not path[table].exists():
             return f"{path[table].name}: missing", None
         try:
@@ -421,3 +435,18 @@ def load_results(folder: str | Path, status: Completeness | None = None) -> Resu
         if len(df):
             df["scenario"] = df["scenario"].astype(str)
     return Results(summaries, boats, daily)
+
+
+def load_tracks(folder: str | Path, run: str) -> pd.DataFrame | None:
+    """One run's tracks (``sim.outcomes.MoveRecord``), by its key; None for a run written before tracks were kept.
+
+    Raises:
+        StoreError: the run is not in the folder, or is damaged (as :func:`check_run` says).
+    """
+    runs_dir = Path(folder) / "runs"
+    problem = check_run(runs_dir, run)
+    if problem is not None:
+        what = "no such run" if problem == "missing" else problem
+        raise StoreError(f"{runs_dir / run}: {what}; expected a complete run of the batch")
+    path = runs_dir / f"{run}.tracks.parquet"
+    return pd.read_parquet(path) if path.exists() else None
