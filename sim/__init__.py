@@ -4,10 +4,11 @@ The main entry points, imported on first use:
 
 * ``sim.load_scenario(path)``: a validated scenario;
 * ``sim.ChannelModel(scenario, seed).run()``: one run, with ``summary()``,
-  ``boats_frame()`` and ``daily_frame()``;
+  ``boats_frame()``, ``daily_frame()`` and ``tracks_frame()``;
 * ``sim.load_results(folder)``: tidy tables of a batch folder, a ``Results`` with
   ``summaries`` (one row per run), ``boats`` (one per boat attempt) and ``daily``
-  (one per day), read as ``res.summaries`` or ``res["summaries"]``.
+  (one per day), read as ``res.summaries`` or ``res["summaries"]``;
+* ``sim.load_tracks(folder, key)``: where one run's agents went (its tracks).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ _EXPORTS = {
     "ChannelModel": "sim.model",
     "load_results": "sim.runs.store",
     "Results": "sim.runs.store",
+    "load_tracks": "sim.runs.store",
     "plan_batch": "sim.runs.batch",
     "run_batch": "sim.runs.batch",
     "write_report": "sim.analysis.report",

@@ -33,7 +33,7 @@ def short_run(tmp_path_factory):
 def test_run_writes_the_run_folder(short_run):
     result, out = short_run
     assert result.returncode == 0, result.stderr
-    assert {p.name for p in out.iterdir()} == {"scenario.yaml", "summary.json", "boats.parquet", "daily.parquet",
+    assert {p.name for p in out.iterdir()} == {"scenario.yaml", "summary.json", "boats.parquet", "daily.parquet", "tracks.parquet",
                                                "provenance.json", "summary.md"}
     summary = json.loads((out / "summary.json").read_text())
     assert set(SUMMARY_KEYS) <= set(summary)
