@@ -135,10 +135,24 @@ def point_cuts(pairs: pd.DataFrame, cut: float, per_pair: bool = False) -> pd.Da
 # -- PRIM ----------------------------------------------------------------------------------
 
 def _prim_module():
-    """EMA Workbench's PRIM, imported without the notices of its optional parts."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # ipyparallel, altair: optional parts of EMA Workbench this does not use
-        return require_extra("ema_workbench.analysis.prim", "discover", "scenario discovery")
+    """EMA Workbench's PRIM, imported without the notices of its optional parts.
+
+    Its interactive inspection needs altair, which it imports when it can (2 s here); PRIM
+    itself does not, so altair is kept out while it is imported, unless it is imported already
+    (and can be imported afterwards as usual).
+    """
+    import sys
+
+    keep_out = "altair" not in sys.modules
+    if keep_out:
+        sys.modules["altair"] = None  # import altair raises ImportError: EMA Workbench goes without it
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ipyparallel, altair: optional parts of EMA Workbench this does not use
+            return require_extra("ema_workbench.analysis.prim", "discover", "scenario discovery")
+    finally:
+        if keep_out and sys.modules.get("altair", 0) is None:
+            del sys.modules["altair"]
 
 
 def _find_box(prim, x: pd.DataFrame, y: np.ndarray, peel_alpha: float, paste_alpha: float, mass_min: float):
@@ -516,9 +530,12 @@ def analyse_folder(folder: str | Path, question: Question, *, per_pair: bool = F
     from sim.runs.rundir import check_new, free_name
 
     folder = Path(folder)
-    _prim_module()  # before anything is read: a missing extra is said first
+    if out is not None:
+        out = Path(out)
+        check_new(out)  # before any work
     summaries = read_summaries(folder, partial)
     check_question(summaries, question, folder, only)
+    _prim_module()  # before any work: a missing extra is said first
     pairs = paired_runs(summaries, question.policy, question.baseline, question.outcome)
     if pairs.empty:
         raise UserError(f"{folder}: no run of {question.policy} has a run of {question.baseline} at the same "
@@ -548,8 +565,7 @@ def analyse_folder(folder: str | Path, question: Question, *, per_pair: bool = F
     if out is None:
         out = free_name(folder, f"discover-{question.policy}")
     else:
-        out = Path(out)
-        check_new(out)
+        check_new(out)  # still free
     out.mkdir(parents=True)
     result = DiscoveryResult(question, pairs, points.reset_index(), parameters, found, out, {}, undefined, per_pair)
     result.files = write_discovery(result, folder)
