@@ -54,8 +54,8 @@ def peeling_figure(d, path: Path) -> Path:
     ax.scatter([c["coverage"]], [c["density"]], s=190, facecolor="none", edgecolor=FAIL, linewidth=2, zorder=4)
     ax.annotate(f"box {d.chosen}: coverage {c['coverage']:.2f}, density {c['density']:.2f},\n"
                 f"{int(c['restricted'])} parameter(s) restricted, {int(c['points'])} points",
-                (c["coverage"], c["density"]), xytext=(-12, 14), textcoords="offset points", ha="right",
-                fontsize=8, color=FAIL)
+                (c["coverage"], c["density"]), xytext=(-40, -90), textcoords="offset points", ha="right",
+                va="top", fontsize=8, color=FAIL, arrowprops={"arrowstyle": "-", "color": FAIL, "linewidth": 0.6})
     ax.axhline(d.base_rate, color="#555555", linestyle=":", linewidth=1)
     ax.text(0.01, d.base_rate, f" share failing overall {d.base_rate:.2f}", va="bottom", fontsize=7, color="#555555",
             transform=ax.get_yaxis_transform())

@@ -396,6 +396,11 @@ def cmd_discover(args) -> int:
         raise UserError(f"--only {args.only!r}: no parameter named; expected comma-separated parameter keys")
     question = Question(args.policy, args.baseline, args.outcome, args.cut)
     if args.latin_hypercube is not None:
+        workers, scheduler = _where(args)
+        if workers > 1 and not scheduler:  # as for the commands of _POOL_COMMANDS: the fork server first
+            from sim.runs.workers import start_server
+
+            start_server()
         from sim.analysis.discovery import run_design
         from sim.analysis.sensitivity import load_parameters
         from sim.scenario import load_scenario
@@ -410,7 +415,6 @@ def cmd_discover(args) -> int:
                 raise UserError(f"{option} {name}: not among the --scenarios ({', '.join(names)}); expected the "
                                 "name of one of them")
         uncertain = load_parameters(args.parameters, scenarios[0])
-        workers, scheduler = _where(args)
         if not args.quiet:
             print(f"discover: {len(scenarios)} scenario(s) x {args.latin_hypercube} Latin hypercube point(s) over "
                   f"{len(uncertain)} parameter(s) x {args.replications or 1} replication(s) -> {args.folder}")
