@@ -238,3 +238,24 @@ def test_a_latin_hypercube_is_run_then_discovered(tmp_path, capsys):
     else:
         assert code == 0, err
         assert (tmp_path / "lhs" / f"discover-{POLICY}" / "discovery.md").is_file()
+
+
+def test_the_help_ends_with_examples_that_parse(capsys):
+    """As every command's help does (tests/test_commands.py): examples that name files there and parse."""
+    import shlex
+
+    from sim.cli import build_parser
+    from sim.cli import main as channel_sim
+    from tests.conftest import ROOT
+
+    with pytest.raises(SystemExit) as exit_:
+        channel_sim(["discover", "--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    examples = [ln.strip() for ln in text.split("\nexamples:\n", 1)[1].splitlines() if ln.strip()]
+    assert 1 <= len(examples) <= 2
+    for example in examples:
+        words = shlex.split(example)
+        assert words[:2] == ["channel-sim", "discover"]
+        assert all((ROOT / w).is_file() for w in words if w.endswith(".yaml"))
+        assert build_parser().parse_args(words[1:]).command == "discover"
