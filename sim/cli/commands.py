@@ -378,3 +378,55 @@ _POOL_COMMANDS = ("batch", "validate", "sensitivity")
 
 COMMANDS = {"run": cmd_run, "check": cmd_check, "scenarios": cmd_scenarios, "batch": cmd_batch, "report": cmd_report, "validate": cmd_validate,
             "sensitivity": cmd_sensitivity, "calibrate": cmd_calibrate, "app": cmd_app}
+
+
+def cmd_discover(args) -> int:
+    """``channel-sim discover``: PRIM's box of the parameter sets where a policy fails (``sim.analysis.discovery``)."""
+    from sim.analysis.discovery import Question, analyse_folder
+    from sim.errors import UserError
+
+    design_only = [name for name, given in (("--scenarios", args.scenarios), ("--parameters", args.parameters),
+                                            ("--replications", args.replications), ("--days", args.days))
+                   if given is not None]
+    if args.latin_hypercube is None and design_only:
+        raise UserError(f"{design_only[0]}: given without --latin-hypercube N; expected --latin-hypercube with the "
+                        "number of points to run (or a batch folder alone)")
+    only = [k.strip() for k in args.only.split(",") if k.strip()] if args.only is not None else None
+    if only is not None and not only:
+        raise UserError(f"--only {args.only!r}: no parameter named; expected comma-separated parameter keys")
+    question = Question(args.policy, args.baseline, args.outcome, args.cut)
+    if args.latin_hypercube is not None:
+        workers, scheduler = _where(args)
+        if workers > 1 and not scheduler:  # as for the commands of _POOL_COMMANDS: the fork server first
+            from sim.runs.workers import start_server
+
+            start_server()
+        from sim.analysis.discovery import run_design
+        from sim.analysis.sensitivity import load_parameters
+        from sim.scenario import load_scenario
+
+        if not args.scenarios:
+            raise UserError("--latin-hypercube: given without --scenarios; expected the scenario files to run "
+                            "(the policy and the baseline among them)")
+        scenarios = [load_scenario(p) for p in args.scenarios]
+        names = [s.name for s in scenarios]
+        for option, name in (("--policy", args.policy), ("--baseline", args.baseline)):
+            if name not in names:
+                raise UserError(f"{option} {name}: not among the --scenarios ({', '.join(names)}); expected the "
+                                "name of one of them")
+        uncertain = load_parameters(args.parameters, scenarios[0])
+        if not args.quiet:
+            print(f"discover: {len(scenarios)} scenario(s) x {args.latin_hypercube} Latin hypercube point(s) over "
+                  f"{len(uncertain)} parameter(s) x {args.replications or 1} replication(s) -> {args.folder}")
+        run_design(args.folder, scenarios, uncertain, args.latin_hypercube, replications=args.replications or 1,
+                   days=args.days, seed=args.seed, workers=workers, scheduler=scheduler, progress=not args.quiet,
+                   sources={s.name: str(p.resolve()) for s, p in zip(scenarios, args.scenarios)})
+    res = analyse_folder(args.folder, question, per_pair=args.per_pair, only=only, min_coverage=args.min_coverage,
+                         box=args.box, resamples=args.resamples, seed=args.seed, prune=not args.no_prune,
+                         out=args.out, partial=args.partial, progress=not args.quiet)
+    if not args.quiet:
+        print(res.summary())
+    return 0
+
+
+COMMANDS["discover"] = cmd_discover

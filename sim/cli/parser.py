@@ -282,4 +282,76 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--seed", type=_seed, default=0, help="seed (default 0)")
     _executor_options(cal)
     cal.add_argument("--out", type=Path, help="results folder (default: results/calibrate-<scenario>)")
+    _discover_parser(sub)
     return parser
+
+
+def _number(text: str) -> float:
+    """A finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text}")
+    return value
+
+
+def _coverage(text: str) -> float:
+    """A share above 0, up to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number above 0 and up to 1, got {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number above 0 and up to 1, got {text}")
+    return value
+
+
+def _discover_parser(sub) -> None:
+    """``channel-sim discover``: scenario discovery with PRIM (``sim.analysis.discovery``)."""
+    disc = _command(sub, "discover", "find the region of the uncertain parameters where a policy fails to cut an "
+                    "outcome by N percent against the baseline (PRIM; the discover extra: pip install -e '.[discover]')",
+                    "channel-sim discover results/doctrine --policy shallow_water_before_pickup --cut 10",
+                    "channel-sim discover results/doctrine-lhs --latin-hypercube 200 --scenarios "
+                    "scenarios/baseline.yaml scenarios/shallow_water_before_pickup.yaml "
+                    "--policy shallow_water_before_pickup --days 120")
+    disc.add_argument("folder", type=Path, help="a batch folder whose runs share parameter draws and seeds "
+                      "(channel-sim batch ... --posterior FILE --draws K), or the folder --latin-hypercube runs into")
+    disc.add_argument("--policy", required=True, metavar="NAME", help="the scenario whose failures are looked for")
+    disc.add_argument("--baseline", default="baseline", metavar="NAME",
+                      help="the scenario it is compared with, run by run (default: baseline)")
+    disc.add_argument("--outcome", default="people_crossed", metavar="KEY",
+                      help="summary key the policy should cut (default: people_crossed)")
+    disc.add_argument("--cut", type=_number, default=10.0, metavar="N",
+                      help="a parameter set fails when the policy cuts the outcome by less than N %% (default 10)")
+    disc.add_argument("--only", metavar="KEYS", help="comma-separated parameters to search (default: every one "
+                      "that varies between the runs)")
+    disc.add_argument("--per-pair", action="store_true",
+                      help="each pair of runs is a point (default: each parameter set, its replications averaged)")
+    disc.add_argument("--min-coverage", type=_coverage, default=0.8, metavar="Q",
+                      help="choose the densest box whose coverage is at least Q (default 0.8)")
+    disc.add_argument("--box", type=_count, metavar="I", help="choose box I of the peeling trajectory instead "
+                      "(peeling.csv of an earlier discovery)")
+    disc.add_argument("--no-prune", action="store_true",
+                      help="keep the box's limits whose quasi-p-values are above 0.05")
+    disc.add_argument("--resamples", type=_count, default=50, help="bootstrap resamples of the stability check "
+                      "(default 50, 0 to skip)")
+    disc.add_argument("--seed", type=_seed, default=0, help="seed of the resamples and of --latin-hypercube's "
+                      "design and runs (default 0)")
+    disc.add_argument("--partial", action="store_true", help="use the runs there even if the batch is not finished")
+    disc.add_argument("--out", type=Path, help="folder to write (default: FOLDER/discover-<policy>, -2, -3... "
+                      "rather than over an earlier one)")
+    disc.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    design = disc.add_argument_group("running the batch first, on a Latin hypercube over parameter ranges")
+    design.add_argument("--latin-hypercube", type=_positive, metavar="N",
+                        help="run --scenarios at N points of a Latin hypercube over --parameters into FOLDER "
+                             "(created, or resumed), then discover")
+    design.add_argument("--scenarios", type=Path, nargs="+", metavar="FILE",
+                        help="with --latin-hypercube: the scenario files (the policy and the baseline among them)")
+    design.add_argument("--parameters", type=Path, metavar="FILE", help="with --latin-hypercube: uncertain "
+                        "parameters and ranges (default: the shipped sim/data/uncertain.yaml)")
+    design.add_argument("--replications", "-n", type=_positive, help="with --latin-hypercube: seeds per point "
+                        "(default 1)")
+    design.add_argument("--days", type=_days, help="with --latin-hypercube: days per run (default: the scenarios')")
+    _executor_options(design)
