@@ -318,8 +318,8 @@ def _optimise_parser(sub) -> None:
                      help="new seeds the chosen plans and the scenario's deployment run on afterwards (default 10)")
     opt.add_argument("--plans", type=_positive, default=3, help="plans chosen along the front (default 3)")
     opt.add_argument("--days", type=_days, help="days of each run (default: the scenario's)")
-    opt.add_argument("--settle", type=_count, default=60,
-                     help="days under the scenario's deployment before the plan starts (default 60)")
+    opt.add_argument("--settle", type=_count, default=90,
+                     help="days under the scenario's deployment before the plan starts (default 90)")
     opt.add_argument("--warmup", type=_count, default=90,
                      help="days of the plan that do not count while the networks learn it (default 90)")
     opt.add_argument("--seed", type=_seed, default=0, help="entropy of the seed sequence (default 0)")
