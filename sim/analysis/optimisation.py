@@ -456,8 +456,17 @@ def _not_a_zombie(pid: int) -> bool:
         return True
 
 
-def _requeue_stale(study, optuna) -> int:
-    """Trials left running by a process of this machine that is gone: failed, and their plans queued again."""
+def n_params(space: Space) -> int:
+    """Parameters of a whole plan of ``space``."""
+    return (space.sectors * sum(lever in space.levers for lever in ("patrols", "drones"))
+            + ("interception" in space.levers) + ("lifeboats" in space.levers))
+
+
+def _requeue_stale(study, optuna, space: Space) -> int:
+    """Trials left running by a process of this machine that is gone: failed, and their plans queued again.
+
+    A trial stopped while its plan was being drawn (some parameters only) is failed and not queued.
+    """
     from optuna.trial import TrialState
 
     stale = 0
@@ -466,7 +475,7 @@ def _requeue_stale(study, optuna) -> int:
         if host is None or _alive(host, int(pid)):
             continue
         study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-        if trial.params:
+        if len(trial.params) == n_params(space):
             study.enqueue_trial(trial.params, user_attrs={"requeued_from": trial.number})
         stale += 1
     return stale
@@ -494,7 +503,29 @@ def open_study(folder: Path, settings: Settings):
                                     directions=["minimize"] * len(objectives))
     if "definition" not in study.user_attrs:
         study.set_user_attr("definition", settings.definition())
+        study.enqueue_trial(todays_params(settings.scenario, settings.space), user_attrs={"today": True},
+                            skip_if_exists=True)  # the first trial: today's deployment, as near as the grid allows
     return optuna, study
+
+
+def todays_params(scenario: Scenario, space: Space) -> dict:
+    """The trial parameters nearest the scenario's own deployment (weights scaled to at most 1, on the grid)."""
+    def grid(weights) -> list[float]:
+        top = max(weights)
+        return [round(round(w / top / WEIGHT_STEP) * WEIGHT_STEP, 2) for w in weights]
+
+    params = {}
+    patrols = grid(scenario.gendarmerie.sector_weights)
+    if "patrols" in space.levers:
+        params.update({f"patrols.{i}": w for i, w in enumerate(patrols)})
+    if "drones" in space.levers:
+        own = scenario.surveillance.drone_sector_weights
+        params.update({f"drones.{i}": w for i, w in enumerate(grid(own) if own else patrols)})
+    if "interception" in space.levers and scenario.policy.shallow_water_interception in space.modes:
+        params["interception"] = scenario.policy.shallow_water_interception
+    if "lifeboats" in space.levers:
+        params["lifeboats"] = min(max(scenario.maritime.lifeboats, space.lifeboats[0]), space.lifeboats[1])
+    return params
 
 
 def _reference_key(seeds: list[int]) -> str:
@@ -547,7 +578,7 @@ def search(folder: Path, settings: Settings, trials: int, *, workers: int = 1, s
     t0 = time.perf_counter()
     folder.mkdir(parents=True, exist_ok=True)
     optuna, study = open_study(folder, settings)
-    requeued = _requeue_stale(study, optuna)
+    requeued = _requeue_stale(study, optuna, settings.space)
     scenario, space, timeline = settings.scenario, settings.space, settings.timeline
     seeds = settings.search_seeds()
     host, pid = socket.gethostname(), os.getpid()
@@ -698,7 +729,7 @@ def reevaluate(folder: Path, settings: Settings, plans: int, fresh: int, *, work
     scenario, space, timeline = settings.scenario, settings.space, settings.timeline
     seeds = settings.fresh_seeds(fresh)
     candidates = front(study, settings)
-    picked = choose(candidates, plans)
+    picked = choose([t for t in candidates if not t.user_attrs.get("today")], plans)  # today's is the reference
     jobs = [("reference", None)] + [(f"trial:{t.number}", plan_of(t.params, space)) for t in picked]
     missing = [(label, plan) for label, plan in jobs if f"fresh:{label}:{seeds}" not in study.user_attrs]
     bar = tqdm(total=len(jobs) * len(seeds), initial=(len(jobs) - len(missing)) * len(seeds), unit="run",
@@ -803,9 +834,13 @@ def beats(c: Chosen, key: str) -> bool:
 
 
 def survival(c: Chosen, key: str) -> float:
-    """Share of the first month's relative effect on ``key`` still there once the networks have adapted."""
-    first, adapted = c.first_month[key][0], c.adapted[key][0]
-    return adapted / first if np.isfinite(first) and abs(first) > 1e-12 else float("nan")
+    """Share of the first month's reduction of ``key`` still there once the networks have adapted.
+
+    NaN when the first month shows no reduction outside its paired interval (a share of noise means nothing).
+    """
+    first, _, high = c.first_month[key]
+    adapted = c.adapted[key][0]
+    return adapted / first if np.isfinite(high) and high < 0 else float("nan")
 
 
 def markdown(outcome: OptimisationResult) -> str:
@@ -858,7 +893,7 @@ def markdown(outcome: OptimisationResult) -> str:
     for c in outcome.chosen:
         share = survival(c, first)
         lines.append(f"| {c.name} | {_interval(c.first_month[first], True)} | {_interval(c.adapted[first], True)} | "
-                     f"{'n/a' if not np.isfinite(share) else f'{share:.0%}'} |")
+                     f"{'n/a (no first-month reduction outside its interval)' if not np.isfinite(share) else f'{share:.0%}'} |")
     lines += ["", "Sectors run from the Belgian border (first) to the Bay of Somme (last), "
               f"{150 / s.space.sectors:g} km each. Each plan file extends the scenario; `channel-sim batch` runs "
               "it (from its first day, with no warm-up).", ""]
