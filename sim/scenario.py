@@ -228,6 +228,15 @@ class SurveillanceParams(Section):
     aircraft_sweep_km_per_h: float = Field(20.0, ge=0, description="km of coast an aircraft searches per hour; assumption")
     kit_exposure: float = Field(2.5, ge=1, description="a group hiding with a dinghy and engine for a beach launch is this much easier to find than people alone; assumption (seed 003: the aim is to stop migrants, dinghies and engines coming together)")
     open_exposure: float = Field(6.0, ge=1, description="how much easier a group assembling a boat or wading on the open beach is to see than a hidden one; assumption")
+    drone_sector_weights: list[float] | None = Field(None, min_length=1,
+                                                     description="relative deployment of the drones over the sectors of gendarmerie.sector_weights, one weight per sector; none: the drones follow the patrols' split, as in 2025 (assumption); a deployment of its own, e.g. one written by channel-sim optimise")
+
+    @field_validator("drone_sector_weights")
+    @classmethod
+    def _some_drone_weight(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and (any(w < 0 for w in value) or sum(value) <= 0):
+            raise ValueError("expected weights >= 0 with a positive sum (or none: the drones follow the patrols)")
+        return value
 
 
 class MaritimeParams(Section):
@@ -372,9 +381,25 @@ class Scenario(Section):
     policy: Policy = Policy()
     schedule: list[PolicyChange] = Field(default_factory=list, description="dated policy changes, e.g. the doctrine from 25 November 2025 (seed 004)")
 
+    @model_validator(mode="after")
+    def _a_drone_weight_per_sector(self):
+        drones, sectors = self.surveillance.drone_sector_weights, self.gendarmerie.sector_weights
+        if drones is not None and len(drones) != len(sectors):
+            raise ValueError(f"surveillance.drone_sector_weights: {len(drones)} weights for the {len(sectors)} sectors "
+                             "of gendarmerie.sector_weights; expected one weight per sector")
+        return self
+
     def to_dict(self) -> dict[str, Any]:
-        """The resolved scenario as plain YAML-friendly data."""
-        return self.model_dump(mode="json")
+        """The resolved scenario as plain YAML-friendly data.
+
+        ``surveillance.drone_sector_weights`` is left out when it is none (the drones follow the
+        patrols), so that a scenario that does not set it has the content, and the hash, it had
+        before the key existed: batch folders written then still resume.
+        """
+        data = self.model_dump(mode="json")
+        if data["surveillance"]["drone_sector_weights"] is None:
+            del data["surveillance"]["drone_sector_weights"]
+        return data
 
     def content_hash(self) -> str:
         """A short hash of the resolved content (for naming and provenance)."""
@@ -596,6 +621,9 @@ def _describe(exc: ValidationError) -> str:
     first = errors[0]
     loc = [p for p in first["loc"]]
     key = ".".join(str(p) for p in loc) or "(top level)"
+    named = re.match(r"^Value error, ([a-z_]+\.[a-z_]+): (.*)$", first["msg"])
+    if not loc and named:  # a check across sections names its key itself
+        key, first = named.group(1), {**first, "msg": named.group(2)}
     more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
     if first["type"] == "extra_forbidden":
         valid = _valid_keys(loc[:-1])

@@ -134,7 +134,7 @@ def test_check_accepts_the_shipped_scenarios():
 def test_readme_commands_run(tmp_path):
     """Every `channel-sim` command shown in the README works as written (lines ending in \\ go on).
 
-    The sensitivity, calibration and discovery examples (minutes of runs) are covered by
+    The sensitivity, calibration, discovery and optimisation examples (minutes of runs) are covered by
     their own tests on small designs, and are skipped here with what depends on them;
     a batch of more than 60 year-long runs is parsed and its scenarios checked, not run.
     """
@@ -143,8 +143,8 @@ def test_readme_commands_run(tmp_path):
     lines = (ROOT / "README.md").read_text().replace("\\\n", " ").splitlines()
     commands = [" ".join(line.strip().removeprefix("$ ").split()) for line in lines
                 if line.strip().removeprefix("$ ").startswith("channel-sim ")]
-    commands = [c for c in commands if c.split()[1] not in ("sensitivity", "calibrate", "discover")
-                and "calibrate-" not in c]
+    commands = [c for c in commands if c.split()[1] not in ("sensitivity", "calibrate", "discover", "optimise")
+                and "calibrate-" not in c and "optimise-" not in c]
     assert commands, "the README shows no channel-sim command"
     shutil.copytree(SCENARIOS, tmp_path / "scenarios")
     shutil.copytree(ROOT / "sim" / "data", tmp_path / "sim" / "data")

@@ -283,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     _executor_options(cal)
     cal.add_argument("--out", type=Path, help="results folder (default: results/calibrate-<scenario>)")
     _discover_parser(sub)
+    _optimise_parser(sub)
     return parser
 
 
@@ -355,3 +356,46 @@ def _discover_parser(sub) -> None:
                         "(default 1)")
     design.add_argument("--days", type=_days, help="with --latin-hypercube: days per run (default: the scenarios')")
     _executor_options(design)
+
+
+def _optimise_parser(sub) -> None:
+    """``channel-sim optimise``: a search for deployments of a scenario's patrols and drones (the optimise extra)."""
+    opt = _command(sub, "optimise", "search deployments of a scenario's patrol units and drones over the sectors of "
+                   "the coast, judged after the networks have learned them (the optimise extra: "
+                   "pip install -e '.[optimise]')",
+                   "channel-sim optimise scenarios/baseline.yaml --objectives people_crossed,deaths --no-worse deaths "
+                   "--trials 40 --seeds 4 --workers 1",
+                   "channel-sim optimise scenarios/shallow_water_before_pickup.yaml --levers patrols,drones,lifeboats=0-6 "
+                   "--objectives people_crossed,lives_at_risk --trials 80")
+    _scenario_or_baseline(opt)
+    opt.add_argument("--levers", default="patrols,drones", metavar="LEVER,...",
+                     help="what a plan may change: patrols (their split over the sectors), drones (their split), "
+                          "interception (the mode at sea; interception=none/before_pickup to choose among some), "
+                          "lifeboats (lifeboats=LOW-HIGH; default 0 to the scenario's) (default: patrols,drones)")
+    opt.add_argument("--objectives", default="people_crossed,deaths", metavar="KEY,...",
+                     help="summary keys to make small, several for a Pareto front: people_crossed, deaths, "
+                          "deaths_crossing, deaths_intervention, lives_at_risk, officer_injuries "
+                          "(default: people_crossed,deaths)")
+    opt.add_argument("--no-worse", metavar="KEY,...",
+                     help="plans must do no worse than the scenario's deployment on these keys, on the search seeds "
+                          "(e.g. deaths)")
+    opt.add_argument("--personnel", type=_positive, metavar="N",
+                     help="personnel budget a day (default and most: the scenario's gendarmerie.personnel_per_day)")
+    opt.add_argument("--drones", type=_positive, metavar="N",
+                     help="drone budget (default and most: the scenario's surveillance.drones)")
+    opt.add_argument("--trials", type=_positive, default=40, help="plans tried in all (default 40; a rerun with more "
+                     "goes on)")
+    opt.add_argument("--seeds", type=_positive, default=4, help="seeds every plan runs on (default 4)")
+    opt.add_argument("--fresh-seeds", type=_positive, default=10, metavar="M",
+                     help="new seeds the chosen plans and the scenario's deployment run on afterwards (default 10)")
+    opt.add_argument("--plans", type=_positive, default=3, help="plans chosen along the front (default 3)")
+    opt.add_argument("--days", type=_days, help="days of each run (default: the scenario's)")
+    opt.add_argument("--settle", type=_count, default=90,
+                     help="days under the scenario's deployment before the plan starts (default 90)")
+    opt.add_argument("--warmup", type=_count, default=90,
+                     help="days of the plan that do not count while the networks learn it (default 90)")
+    opt.add_argument("--seed", type=_seed, default=0, help="entropy of the seed sequence (default 0)")
+    _executor_options(opt)
+    opt.add_argument("--out", type=Path, help="study folder (created, or resumed; default: results/optimise-<scenario>, "
+                     "or the next free name when that holds another study)")
+    opt.add_argument("--quiet", action="store_true", help="no progress bar")

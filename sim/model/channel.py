@@ -215,17 +215,23 @@ class ChannelModel(Model):
         self.beliefs.hear(boat.network.row, boat.site.index, boat.kind, stopped_value(outcome),
                           self.inputs.networks.site_learning_rate * weight)
 
-    def redeploy(self, sector_weights: list[float]) -> None:
+    def redeploy(self, sector_weights: list[float], drone_sector_weights: list[float] | None = None) -> None:
         """Move patrol units and drones to a new split over the sectors (e.g. to police one stretch harder).
 
+        The drones go to ``drone_sector_weights`` (one weight per sector), or follow the patrols when None.
+
         Raises:
-            ValueError: no weights, a negative weight, or weights that sum to zero.
+            ValueError: no weights, a negative weight, weights that sum to zero, or drone weights for other sectors.
         """
-        if not sector_weights or min(sector_weights) < 0 or sum(sector_weights) <= 0:
-            raise ValueError(f"sector weights must be >= 0 with a positive sum, got {sector_weights}")
+        for weights in (sector_weights, drone_sector_weights):
+            if weights is not None and (not weights or min(weights) < 0 or sum(weights) <= 0):
+                raise ValueError(f"sector weights must be >= 0 with a positive sum, got {weights}")
+        if drone_sector_weights is not None and len(drone_sector_weights) != len(sector_weights):
+            raise ValueError(f"{len(drone_sector_weights)} drone weights for {len(sector_weights)} sectors")
         self.sectors = Sectors(len(sector_weights), self.coast.length_km, tuple(sector_weights))
         self.gendarmerie.post(self.sectors)
-        self.surveillance.deploy(self.sectors, self.gendarmerie.units_per_sector)
+        self.surveillance.deploy(self.sectors, self.gendarmerie.units_per_sector,
+                                 None if drone_sector_weights is None else tuple(drone_sector_weights))
         record_deployment(self)
 
     def schedule_event(self, function, *, at: float | None = None, after: float | None = None,

@@ -62,16 +62,19 @@ class Surveillance:
         self._air_rate_per_flying_hour = len(self.aircraft) * params.aircraft_sweep_km_per_h / coast.length_km
         self.hidden_per_h = np.zeros(len(coast.sites))
         self.open_per_h = np.zeros(len(coast.sites))
-        self.deploy(sectors, units_per_sector)
+        own = params.drone_sector_weights
+        self.deploy(sectors, units_per_sector, None if own is None else tuple(own))
 
-    def deploy(self, sectors: Sectors, units_per_sector: np.ndarray) -> None:
-        """Assign drones to sectors in proportion to the weights; patrol units as posted."""
+    def deploy(self, sectors: Sectors, units_per_sector: np.ndarray,
+               drone_weights: tuple[float, ...] | None = None) -> None:
+        """Assign drones to sectors in proportion to ``drone_weights`` (None: the patrols' weights); patrol units as posted."""
         params = self.params
         gendarmerie = self.model.inputs.gendarmerie
         coast = self.coast
-        for drone, s in zip(self.drones, sectors.allocate(len(self.drones))):
+        split = sectors if drone_weights is None else Sectors(sectors.n, sectors.total_km, tuple(drone_weights))
+        for drone, s in zip(self.drones, split.allocate(len(self.drones))):
             drone.sector = s
-            drone.cell = self.model.grid[(coast.col_of(sectors.centre_km(s)), coast.shore_row)]
+            drone.cell = self.model.grid[(coast.col_of(split.centre_km(s)), coast.shore_row)]
         site_sector = sectors.of(np.array([s.km for s in coast.sites]))
         drones_per_sector = np.bincount([d.sector for d in self.drones], minlength=sectors.n)
         duty = params.drone_endurance_h / (params.drone_endurance_h + params.drone_turnaround_h)
