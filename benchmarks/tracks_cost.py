@@ -3,8 +3,8 @@
 Usage: ``python benchmarks/tracks_cost.py [--pairs N]``.
 
 Each of ``--pairs`` seeds runs a baseline year and writes it to a scratch store
-twice, once as a batch does (tracks recorded and written) and once with no
-tracks (``ChannelModel(tracks=False)``, no tracks file), the order alternating
+twice with the batch's own code (``sim.runs.batch.execute_run``), once with its
+tracks and once with none (``tracks=False``: nothing recorded, no tracks file), the order alternating
 from seed to seed, on one core. The cost is the median of the pairs' ratios of
 CPU time (building and running the model, its tables, the Parquet files and
 their checksums; CPU time is less disturbed by a busy machine than the wall
@@ -26,29 +26,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def write_runs(scenario, seeds, runs_dir: Path, tracks: bool) -> float:
-    """CPU seconds to run and store ``seeds`` as a batch does, with or without tracks."""
-    import pandas as pd
+def write_runs(specs, runs_dir: Path, tracks: bool) -> float:
+    """CPU seconds to run and store ``specs`` as a batch does (``sim.runs.batch.execute_run``), with or without tracks."""
+    from sim.runs.batch import execute_run
 
-    from sim.model import ChannelModel
-    from sim.runs.store import write_run
-
+    folder = runs_dir / ("with" if tracks else "without")
+    folder.mkdir(exist_ok=True)
     t0 = time.process_time()
-    for seed in seeds:
-        model = ChannelModel(scenario, seed=seed, tracks=tracks).run()
-        ids = {"scenario": "baseline", "replication": seed, "seed": seed, "run": f"r{seed}"}
-
-        def tag(df):
-            for i, (k, v) in enumerate(ids.items()):
-                df.insert(i, k, [v] * len(df))
-            return df
-
-        summary = model.summary()
-        summary.pop("seed")
-        summary.pop("scenario")
-        write_run(runs_dir, f"{'t' if tracks else 'n'}{seed}", tag(model.boats_frame()), tag(model.daily_frame()),
-                  pd.DataFrame([{**ids, **summary}]), model.tracks.table() if tracks else None)
-        model.close()
+    for spec in specs:
+        execute_run(spec, str(folder), {}, tracks=tracks)
     return time.process_time() - t0
 
 
@@ -60,15 +46,17 @@ def main(argv=None) -> int:
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     from sim.scenario import load_scenario
 
-    scenario = load_scenario(ROOT / "scenarios" / "baseline.yaml")
+    from sim.runs.batch import plan_batch
+
+    specs = plan_batch([load_scenario(ROOT / "scenarios" / "baseline.yaml")], args.pairs + 1, None, None).runs
     ratios, cpu = [], {True: [], False: []}
     with tempfile.TemporaryDirectory() as tmp:
         runs_dir = Path(tmp)
-        write_runs(scenario, [999], runs_dir, True)  # warm-up
-        write_runs(scenario, [999], runs_dir, False)
-        for seed in range(1, args.pairs + 1):
-            order = (True, False) if seed % 2 else (False, True)
-            pair = {flag: write_runs(scenario, [seed], runs_dir, flag) for flag in order}
+        write_runs(specs[:1], runs_dir, True)  # warm-up
+        write_runs(specs[:1], runs_dir, False)
+        for i, spec in enumerate(specs[1:]):
+            order = (True, False) if i % 2 else (False, True)
+            pair = {flag: write_runs([spec], runs_dir, flag) for flag in order}
             for flag in pair:
                 cpu[flag].append(pair[flag])
             ratios.append(pair[True] / pair[False])

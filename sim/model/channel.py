@@ -108,10 +108,10 @@ class ChannelModel(Model):
         self._camp_counts = (0, 0, 0)  # arrived, left, cleared: the camps' totals at the last noon
         self._day_counts = (0, 0, 0)   # the same, over the last day
         self._days: list[DayRecord] = []  # the state of each day; its counts come from the boats
-        self.tracks = Tracks() if tracks else NoTracks()
+        self.tracks = (Tracks if tracks else NoTracks)(self.coast, scenario.crossing.speed_kmh,
+                                                       tuple(camp.cell.coordinate for camp in self.camps))
         record_deployment(self)
-        for i, camp in enumerate(self.camps):
-            self.tracks.add(self.time, "camp", i, *camp.cell.coordinate, "waiting", int(camp.people))
+        self.tracks.noon(self.time, [camp.people for camp in self.camps])
 
     # -- one day ----------------------------------------------------------------------
     def step(self) -> None:
@@ -130,8 +130,7 @@ class ChannelModel(Model):
             camp.receive(inflow)
             camp.daily(self.inputs)
         self._waiting_at_noon = sum(camp.people for camp in self.camps)
-        for i, camp in enumerate(self.camps):
-            self.tracks.add(now, "camp", i, *camp.cell.coordinate, "waiting", int(camp.people))
+        self.tracks.noon(now, [camp.people for camp in self.camps])
         totals = tuple(sum(getattr(camp, k) for camp in self.camps) for k in ("arrived", "left", "cleared"))
         self._day_counts = tuple(now_ - before for now_, before in zip(totals, self._camp_counts))
         self._camp_counts = totals
@@ -266,7 +265,7 @@ class ChannelModel(Model):
     # -- results --------------------------------------------------------------------------
     def record_boat(self, boat, outcome: Outcome, people: int, deaths: int, rescued: int, crossing_deaths: int) -> None:
         """Record a finished boat attempt (called by the boat), and its night's moves in the tracks."""
-        self.tracks.boat_night(boat, outcome, self.time, self.coast, self.inputs.crossing.speed_kmh)
+        self.tracks.boat_night(boat, outcome, self.time)
         hour = ((boat.plan.launch - int(boat.plan.launch)) * 24.0 + 12.0) % 24.0
         self._records.append(BoatRecord(
             boat_id=boat.unique_id, day=boat.day, date=self.dates[boat.day], network=boat.network.unique_id,

@@ -9,8 +9,8 @@ and drone. Nothing here draws a random number or changes the model, so a run
 gives the same boats, daily table and summary with or without them.
 
 A run records some 7,000 waypoints a year, so recording is kept to appending
-numbers to flat arrays (a boat's night and a dispatch are one record each,
-turned into their waypoints all at once when the table is made), and the table
+numbers to flat arrays (a boat's night, a dispatch and a noon are one record
+each, turned into their waypoints all at once when the table is made), and the table
 is made only when asked for: ``benchmarks/tracks_cost.py`` measures what it
 adds to a batch.
 """
@@ -43,38 +43,64 @@ _PREVENTED = STATE[Outcome.PREVENTED_ON_LAND.value]
 _RESPONDING, _ENGAGED, _ON_PATROL = STATE["responding"], STATE["engaged"], STATE["on patrol"]
 
 _WAYPOINT = 7   # time, agent, id, col, row, state, people
-_NIGHT = 15     # id, hide, put_in, exposed, launch, end, outcome, taxi, site col, hide row, waterway col, shore row,
-#                at sea h, people, col where vessels met it
+_NIGHT = 11     # id, hide, put_in, exposed, launch, end, outcome, site index, waterway col (-1: none), people,
+#                km where vessels met it (nan: none)
 _DISPATCH = 8   # id, sent, arrived, free, post col, post row, col, row
 
 
 class Tracks:
-    """Where agents go: waypoints, boats' nights and patrol dispatches, kept as flat arrays of numbers."""
+    """Where agents go: waypoints, boats' nights, dispatches and the camps at noon, kept as flat arrays of numbers.
 
-    def __init__(self):
+    Args:
+        coast: the run's coast (where its sites are).
+        speed_kmh: the boats' speed at sea (``crossing.speed_kmh``).
+        camps: the camps' grid cells, in the model's order.
+    """
+
+    def __init__(self, coast=None, speed_kmh: float = 1.0, camps: tuple = ()):
         self._waypoints = array("d")
         self._nights = array("d")
         self._dispatches = array("d")
+        self._noons = array("d")
+        self._camps = tuple(camps)
+        sites = coast.sites if coast is not None else ()
+        self._site_col = np.array([s.col for s in sites], dtype=float)
+        self._site_hide = np.array([s.hide_row for s in sites], dtype=float)
+        self._site_sea_h = np.array([s.uk_waters_km / speed_kmh for s in sites], dtype=float)
+        self._shore = float(coast.shore_row) if coast is not None else 0.0
+        self._cell_km, self._n_cols = (coast.cell_km, coast.n_cols) if coast is not None else (1.0, 1)
 
     def add(self, time: float, agent: str, agent_id: int, col: float, row: float, state: str, people: int = 0) -> None:
         """From model time ``time`` on, the agent is at (col, row) doing ``state`` (names of ``TRACK_STATES``)."""
         self._waypoints.extend((time, AGENT[agent], agent_id, col, row, STATE[state], people))
 
+    def noon(self, time: float, people) -> None:
+        """The people waiting in each camp at noon (model time ``time``), in the order of ``camps``."""
+        self._noons.append(time)
+        self._noons.extend(people)
+
     def dispatch(self, unit: int, sent: float, arrived: float, free: float, post: tuple, place: tuple) -> None:
         """A patrol unit sent from its post at ``sent``, at ``place`` from ``arrived``, back on patrol at ``free``."""
         self._dispatches.extend((unit, sent, arrived, free, *post, *place))
 
-    def boat_night(self, boat, outcome: Outcome, end: float, coast, speed_kmh: float) -> None:
+    def boat_night(self, boat, outcome: Outcome, end: float) -> None:
         """A finished boat's night: its plan, and how and when (model time ``end``) it ended."""
-        plan, site, waterway = boat.plan, boat.site, boat.waterway
+        plan, waterway, met = boat.plan, boat.waterway, boat.met_km
         self._nights.extend((boat.unique_id, plan.hide, plan.put_in, plan.exposed, plan.launch, end,
-                             _OUTCOME_CODE[outcome], waterway is not None, site.col, site.hide_row,
-                             waterway.col if waterway is not None else site.col, coast.shore_row,
-                             site.uk_waters_km / speed_kmh, boat.group.people,
-                             coast.col_of(boat.met_km) if boat.met_km is not None else np.nan))
+                             _OUTCOME_CODE[outcome], boat.site.index, -1.0 if waterway is None else waterway.col,
+                             boat.group.people, np.nan if met is None else met))
 
     def __len__(self) -> int:
-        return len(self._waypoints) // _WAYPOINT + 3 * len(self._dispatches) // _DISPATCH + len(self._boat_rows())
+        return (len(self._waypoints) // _WAYPOINT + 3 * len(self._dispatches) // _DISPATCH + len(self._boat_rows())
+                + len(self._noon_rows()))
+
+    def _noon_rows(self) -> np.ndarray:
+        width = 1 + len(self._camps)
+        n = np.frombuffer(self._noons, dtype=float).reshape(-1, width) if self._noons else np.zeros((0, width))
+        rows = [np.stack([n[:, 0], np.full(len(n), AGENT["camp"]), np.full(len(n), float(i)),
+                          np.full(len(n), float(col)), np.full(len(n), float(row)), np.full(len(n), STATE["waiting"]),
+                          n[:, 1 + i]], axis=1) for i, (col, row) in enumerate(self._camps)]
+        return np.concatenate(rows) if rows else np.zeros((0, _WAYPOINT))
 
     def _boat_rows(self) -> np.ndarray:
         """Every boat's waypoints (rows of seven numbers), from the nights recorded.
@@ -88,9 +114,14 @@ class Tracks:
         vessels met it, when it was stopped.
         """
         n = np.frombuffer(self._nights, dtype=float).reshape(-1, _NIGHT) if self._nights else np.zeros((0, _NIGHT))
-        bid, hide, put_in, exposed, launch, end, outcome, taxi, col, hide_row, w_col, shore, sea_h, people, met = n.T
-        taxi = taxi > 0
+        bid, hide, put_in, exposed, launch, end, outcome, site, w_col, people, met_km = n.T
+        site = site.astype(int)
+        col, hide_row, sea_h = self._site_col[site], self._site_hide[site], self._site_sea_h[site]
+        taxi = w_col >= 0
+        w_col = np.where(taxi, w_col, col)
+        shore = np.full_like(bid, self._shore)
         surf = shore - 1
+        met = np.where(np.isnan(met_km), np.nan, np.clip(np.floor(met_km / self._cell_km), 0, self._n_cols - 1))
         launched = (outcome == _CROSSED) | (outcome == _FAILED) | (end >= launch)
         on_waterway = taxi & (put_in < exposed) & (put_in < end)
         hiding = (hide < np.where(on_waterway, put_in, exposed)) & (hide < end)
@@ -130,7 +161,7 @@ class Tracks:
         """The tracks table as Arrow (what the store writes), by agent, id and time (see :meth:`frame`)."""
         values = np.concatenate([
             np.frombuffer(self._waypoints, dtype=float).reshape(-1, _WAYPOINT) if self._waypoints
-            else np.zeros((0, _WAYPOINT)), self._dispatch_rows(), self._boat_rows()])
+            else np.zeros((0, _WAYPOINT)), self._dispatch_rows(), self._boat_rows(), self._noon_rows()])
         t = values[:, 0]
         values = values[np.lexsort((t, values[:, 2], values[:, 1]))]
         t = values[:, 0]
@@ -162,7 +193,10 @@ class NoTracks(Tracks):
     def dispatch(self, unit, sent, arrived, free, post, place) -> None:  # noqa: D102
         pass
 
-    def boat_night(self, boat, outcome, end, coast, speed_kmh) -> None:  # noqa: D102
+    def boat_night(self, boat, outcome, end) -> None:  # noqa: D102
+        pass
+
+    def noon(self, time, people) -> None:  # noqa: D102
         pass
 
 

@@ -192,14 +192,14 @@ def plan_points(scenario: Scenario, points: list[dict], replications: int = 1, d
     return BatchPlan(definition, runs, contents)
 
 
-def execute_run(spec: RunSpec, runs_dir: str, provenance: dict) -> None:
-    """Run one model and write its tables to the store (in whichever process runs it)."""
+def execute_run(spec: RunSpec, runs_dir: str, provenance: dict, tracks: bool = True) -> None:
+    """Run one model and write its tables to the store (in whichever process runs it); ``tracks`` False keeps none."""
     from sim.model import ChannelModel
 
     scenario = Scenario.model_validate(spec.content)
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
-    model = ChannelModel(scenario, seed=spec.seed).run()
+    model = ChannelModel(scenario, seed=spec.seed, tracks=tracks).run()
     seconds = time.perf_counter() - t0
     ids = {"scenario": spec.scenario_name, "replication": spec.replication, "seed": spec.seed, "run": spec.key}
     if spec.draw >= 0:
@@ -219,7 +219,7 @@ def execute_run(spec: RunSpec, runs_dir: str, provenance: dict) -> None:
            "started": started, "seconds": round(seconds, 4)}
     row["seed"] = spec.seed
     write_run(Path(runs_dir), spec.key, tag(model.boats_frame()), tag(model.daily_frame()), pd.DataFrame([row]),
-              model.tracks.table())
+              model.tracks.table() if tracks else None)
     model.close()  # its grid serves the next run in this process
 
 
