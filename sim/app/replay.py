@@ -163,7 +163,7 @@ def load_replay(folder: str | Path, run: str | None = None) -> Replay:
 
 def check_replay(folder: Path, run: str | None) -> dict[str, str]:
     """Read the run once (so that a bad folder is refused before the server starts); the page's settings."""
-    replay = load_replay(folder, run)
+    load_replay(folder, run)
     env = {"CHANNEL_SIM_APP_REPLAY": str(Path(folder).resolve())}
     if run is not None:
         env["CHANNEL_SIM_APP_RUN"] = run
