@@ -181,22 +181,26 @@ class Shown:
 
 
 def prepare(replay: Replay) -> Shown:
-    """The replay's tracks made ready; for a run stored without them, its deployment and camps instead."""
-    from sim.model import ChannelModel
+    """The replay's tracks made ready; for a run stored without them, its deployment and camps instead.
+
+    A run with tracks needs no model: its coast is the package's, its aircraft the scenario's. One without
+    them gets its deployment from a model of its scenario, built and never stepped.
+    """
+    from sim.model.geography import load_coast
     from sim.model.tracks import TrackIndex
 
-    model = ChannelModel(replay.scenario, seed=replay.seed)  # built, never stepped: the coast and the deployment
+    aircraft = replay.scenario.surveillance.aircraft
+    if replay.tracks is not None:
+        return Shown(TrackIndex(replay.tracks), load_coast(), aircraft, True)
+    from sim.model import ChannelModel
+
+    model = ChannelModel(replay.scenario, seed=replay.seed)
     try:
-        coast, aircraft = model.coast, len(model.surveillance.aircraft)
-        tracks = replay.tracks
-        if tracks is None:
-            tracks = model.tracks_frame()
-            camps = tracks[tracks["agent"] == "camp"]
-            waiting = replay.daily["camp_people"].to_numpy()
-            noons = pd.concat([camps.assign(day=d, people=[int(round(n * c.share)) for c in model.camps])
-                               for d, n in enumerate(waiting)])
-            tracks = pd.concat([tracks, noons], ignore_index=True)
-        return Shown(TrackIndex(tracks), coast, aircraft, replay.tracks is not None)
+        tracks = model.tracks_frame()
+        camps = tracks[tracks["agent"] == "camp"]
+        noons = pd.concat([camps.assign(day=d, people=[int(round(n * c.share)) for c in model.camps])
+                           for d, n in enumerate(replay.daily["camp_people"].to_numpy())])
+        return Shown(TrackIndex(pd.concat([tracks, noons], ignore_index=True)), model.coast, aircraft, False)
     finally:
         model.close()
 
