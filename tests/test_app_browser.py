@@ -80,6 +80,22 @@ def chromium():
     return CHROMIUM
 
 
+def picture(page, folder: Path, name: str) -> None:
+    """The whole page, tall enough for the map and the charts: in ``folder``, and in PICTURES when it is set."""
+    page.set_viewport_size({"width": 1500, "height": 1900})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(folder / name))
+    if PICTURES:
+        Path(PICTURES).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(PICTURES) / name))
+
+
+def asked_only_this_machine(requests: list[str]) -> None:
+    """Every request the page made went to this machine (data: and blob: URLs ask no host)."""
+    hosts = {urlparse(u).hostname for u in requests if not u.startswith(("data:", "blob:"))}
+    assert hosts <= {"127.0.0.1", "localhost"}, hosts
+
+
 def drawn(png: bytes) -> None:
     """The picture is a map, drawn: sea, land and marks, not a blank image or an icon."""
     from io import BytesIO
@@ -130,17 +146,11 @@ def test_the_page_in_a_browser_steps_and_asks_no_other_host(server, tmp_path):
             page.get_by_role("button", name="Step").click()
             page.get_by_text(re.compile(r"^Date: 2025-07-14 \(day 195 of 365\)")).wait_for(timeout=60_000)
             page.wait_for_timeout(2500)
-            page.set_viewport_size({"width": 1500, "height": 1900})
-            page.wait_for_timeout(500)
-            page.screenshot(path=str(tmp_path / "app.png"))
-            if PICTURES:
-                Path(PICTURES).mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(Path(PICTURES) / "app.png"))
+            picture(page, tmp_path, "app.png")
         finally:
             browser.close()
     drawn(shot)
-    hosts = {urlparse(u).hostname for u in requests if not u.startswith(("data:", "blob:"))}
-    assert hosts <= {"127.0.0.1", "localhost"}, hosts
+    asked_only_this_machine(requests)
     assert not [u for u in failed if "/_solara/cdn/" in u], failed
     assert proc.poll() is None  # still serving
 
@@ -163,6 +173,9 @@ def test_a_replay_in_a_browser_steps_back_and_forth(tmp_path):
             page.get_by_text(re.compile(r"^Date: 2025-01-01 \(day 1 of 200\)")).wait_for(timeout=60_000)
             maps = page.locator("img")
             maps.nth(0).wait_for(timeout=30_000)
+            page.wait_for_function("() => [...document.images].length > 0 && "
+                                   "[...document.images].every(i => i.complete && i.naturalWidth > 0)", timeout=30_000)
+            page.wait_for_timeout(1500)  # as for the live page: the images are in and painted
             first = maps.nth(0).screenshot()
             for day in (2, 3):
                 page.get_by_role("button", name="Step").click()
@@ -178,16 +191,10 @@ def test_a_replay_in_a_browser_steps_back_and_forth(tmp_path):
             page.get_by_text(re.compile(r"^Date: 2025-05-10 \(day 130 of 200\)")).wait_for(timeout=30_000)
             page.wait_for_timeout(2000)
             later = maps.nth(0).screenshot()
-            page.set_viewport_size({"width": 1500, "height": 1900})
-            page.wait_for_timeout(500)
-            page.screenshot(path=str(tmp_path / "replay.png"))
-            if PICTURES:
-                Path(PICTURES).mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(Path(PICTURES) / "app-replay.png"))
+            picture(page, tmp_path, "app-replay.png")
         finally:
             browser.close()
     drawn(first)
     drawn(later)
     assert first != later
-    hosts = {urlparse(u).hostname for u in requests if not u.startswith(("data:", "blob:"))}
-    assert hosts <= {"127.0.0.1", "localhost"}, hosts
+    asked_only_this_machine(requests)
