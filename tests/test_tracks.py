@@ -139,3 +139,20 @@ def test_the_store_checks_the_tracks_and_reads_runs_without_them(tmp_path):
     assert check_run(runs, keys[0]) is None and load_tracks(tmp_path, keys[0]) is None
     with pytest.raises(Exception, match="checksum differs"):
         load_tracks(tmp_path, keys[1])
+
+
+def test_a_batch_without_tracks_stores_none_and_its_runs_are_sound(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = Path(sys.executable).parent / "channel-sim"
+    result = subprocess.run([str(exe), "batch", str(SCENARIOS / "baseline.yaml"), "-n", "2", "--days", "30",
+                             "--workers", "1", "--no-tracks", "--out", str(tmp_path), "--quiet"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    runs = tmp_path / "runs"
+    keys = [p.name.removesuffix(".summary.parquet") for p in runs.glob("*.summary.parquet")]
+    assert len(keys) == 2 and not list(runs.glob("*.tracks.parquet"))
+    assert all(check_run(runs, key) is None and load_tracks(tmp_path, key) is None for key in keys)
+    assert len(load_results(tmp_path).summaries) == 2

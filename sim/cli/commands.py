@@ -200,7 +200,7 @@ def cmd_batch(args) -> int:
         print(f"batch: {len(scenarios)} scenario(s) x {drawn}{per} sweep point(s) x {args.replications} replication(s) "
               f"= {len(plan.runs)} runs on {where} -> {args.out}")
     result = run_batch(args.out, plan, workers=workers, scheduler=scheduler, append=args.append,
-                       progress=not args.quiet,
+                       progress=not args.quiet, tracks=not args.no_tracks,
                        sources={s.name: str(p.resolve()) for s, p in zip(scenarios, args.scenarios)})
     for key, problem in result.damaged.items():
         print(f"channel-sim: warning: run {key} was damaged ({problem}); it was run again", file=sys.stderr)

@@ -22,8 +22,8 @@ and jumps once the boat is past its endurance (MAIB: flooding 3.5-4 h out).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum, auto
+from typing import NamedTuple
 
 import numpy as np
 from mesa.discrete_space import CellAgent
@@ -62,8 +62,7 @@ _GROUP_END = {
 }
 
 
-@dataclass
-class NightPlan:
+class NightPlan(NamedTuple):
     """Times of one attempt, in model time (days)."""
 
     hide: float        # group reaches its hiding place

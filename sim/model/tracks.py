@@ -43,8 +43,9 @@ _PREVENTED = STATE[Outcome.PREVENTED_ON_LAND.value]
 _RESPONDING, _ENGAGED, _ON_PATROL = STATE["responding"], STATE["engaged"], STATE["on patrol"]
 
 _WAYPOINT = 7   # time, agent, id, col, row, state, people
-_NIGHT = 11     # id, hide, put_in, exposed, launch, end, outcome, site index, waterway col (-1: none), people,
-#                km where vessels met it (nan: none)
+_NIGHT = 11     # id, the plan (hide, exposed, launch, put_in), end, outcome, site index, waterway col (-1: none),
+#                people, km where vessels met it (nan: none)
+_NAN = float("nan")
 _DISPATCH = 8   # id, sent, arrived, free, post col, post row, col, row
 
 
@@ -85,10 +86,10 @@ class Tracks:
 
     def boat_night(self, boat, outcome: Outcome, end: float) -> None:
         """A finished boat's night: its plan, and how and when (model time ``end``) it ended."""
-        plan, waterway, met = boat.plan, boat.waterway, boat.met_km
-        self._nights.extend((boat.unique_id, plan.hide, plan.put_in, plan.exposed, plan.launch, end,
-                             _OUTCOME_CODE[outcome], boat.site.index, -1.0 if waterway is None else waterway.col,
-                             boat.group.people, np.nan if met is None else met))
+        waterway, met = boat.waterway, boat.met_km
+        self._nights.extend((boat.unique_id, *boat.plan, end, _OUTCOME_CODE[outcome], boat.site.index,
+                             -1.0 if waterway is None else waterway.col, boat.group.people,
+                             _NAN if met is None else met))
 
     def __len__(self) -> int:
         return (len(self._waypoints) // _WAYPOINT + 3 * len(self._dispatches) // _DISPATCH + len(self._boat_rows())
@@ -114,7 +115,7 @@ class Tracks:
         vessels met it, when it was stopped.
         """
         n = np.frombuffer(self._nights, dtype=float).reshape(-1, _NIGHT) if self._nights else np.zeros((0, _NIGHT))
-        bid, hide, put_in, exposed, launch, end, outcome, site, w_col, people, met_km = n.T
+        bid, hide, exposed, launch, put_in, end, outcome, site, w_col, people, met_km = n.T
         site = site.astype(int)
         col, hide_row, sea_h = self._site_col[site], self._site_hide[site], self._site_sea_h[site]
         taxi = w_col >= 0

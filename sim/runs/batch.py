@@ -238,7 +238,8 @@ class BatchResult:
 
 def run_batch(folder: str | Path, plan: BatchPlan, *, workers: int = 1, scheduler: str | None = None,
               append: bool = False, progress: bool = True, sources: dict | None = None,
-              append_hint: str = ", or channel-sim batch --append to add runs to it") -> BatchResult:
+              append_hint: str = ", or channel-sim batch --append to add runs to it",
+              tracks: bool = True) -> BatchResult:
     """Run the missing runs of a plan into a results folder.
 
     Args:
@@ -250,6 +251,7 @@ def run_batch(folder: str | Path, plan: BatchPlan, *, workers: int = 1, schedule
         progress: show a progress bar.
         sources: scenario name -> file it came from (recorded in the manifest).
         append_hint: how the refusal of a different batch tells the user to add runs (empty where they cannot).
+        tracks: store each run's tracks (False: none, for a batch no one will replay; its runs are as sound).
 
     Raises:
         StoreError: another batch holds the folder, or it holds a different batch and ``append`` is False.
@@ -300,7 +302,7 @@ def run_batch(folder: str | Path, plan: BatchPlan, *, workers: int = 1, schedule
             discard_run(runs_dir, spec.key)
             todo.append(spec)
         done_before = len(plan.runs) - len(todo)
-        _run_all(todo, runs_dir, workers, scheduler, progress, done_before, len(plan.runs))
+        _run_all(todo, runs_dir, workers, scheduler, progress, done_before, len(plan.runs), tracks)
 
         entry["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         write_manifest(folder, manifest)
@@ -309,7 +311,7 @@ def run_batch(folder: str | Path, plan: BatchPlan, *, workers: int = 1, schedule
 
 
 def _run_all(todo: list[RunSpec], runs_dir: Path, workers: int, scheduler: str | None,
-             progress: bool, done_before: int, total: int) -> None:
+             progress: bool, done_before: int, total: int, tracks: bool = True) -> None:
     from tqdm import tqdm
 
     if not todo:
@@ -323,10 +325,10 @@ def _run_all(todo: list[RunSpec], runs_dir: Path, workers: int, scheduler: str |
     try:
         if where.executor is None:
             for spec in todo:
-                execute_run(spec, runs_path, prov)
+                execute_run(spec, runs_path, prov, tracks)
                 bar.update()
             return
-        _drain(where, todo, runs_path, prov, bar, limit=2 * where.slots)
+        _drain(where, todo, runs_path, prov, bar, limit=2 * where.slots, tracks=tracks)
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: queued runs are dropped, running ones finish and are kept
         if hasattr(where.executor, "_processes"):  # a local pool (a Dask client has no queue of ours)
             where.executor.shutdown(wait=True, cancel_futures=True)
@@ -393,14 +395,14 @@ def _signals_held():
             signal.raise_signal(signum)
 
 
-def _drain(where, todo: list[RunSpec], runs_path: str, prov: dict, bar, limit: int) -> None:
+def _drain(where, todo: list[RunSpec], runs_path: str, prov: dict, bar, limit: int, tracks: bool = True) -> None:
     """Keep at most ``limit`` runs in flight, so nothing piles up in memory."""
     executor = where.executor
     pending = set()
     queue = iter(todo)
     with _signals_held():
         for spec in itertools.islice(queue, limit):  # the first submissions start the workers
-            pending.add(executor.submit(execute_run, spec, runs_path, prov))
+            pending.add(executor.submit(execute_run, spec, runs_path, prov, tracks))
         if where.ready is not None:  # the workers the pool started (fewer when an early run left one idle)
             started = len(getattr(executor, "_processes", None) or ()) or where.slots
             deadline = time.monotonic() + 30.0
@@ -414,4 +416,4 @@ def _drain(where, todo: list[RunSpec], runs_path: str, prov: dict, bar, limit: i
             bar.update()
             nxt = next(queue, None)
             if nxt is not None:
-                pending.add(executor.submit(execute_run, nxt, runs_path, prov))
+                pending.add(executor.submit(execute_run, nxt, runs_path, prov, tracks))
