@@ -375,3 +375,33 @@ def test_the_first_screen_shows_the_summary_and_the_ranking_in_a_browser(batch, 
 
     pixels = Image.open(shot).convert("L")
     assert pixels.size == (1400, HEIGHT) and pixels.getextrema()[0] < 100  # text drawn, not a blank page
+
+
+def test_a_batch_with_a_plan_gets_its_deployment_by_sector_as_the_model_makes_it(batch, tmp_path):
+    """A plan (another split of the units and drones over the sectors) gets a section; a batch without one does not."""
+    from sim.model import ChannelModel
+
+    folder, written = batch
+    assert "Deployments by sector" not in written["md"].read_text() and "deployments" not in written
+    plan_file = tmp_path / "plan.yaml"
+    plan_file.write_text(f"extends: {SCENARIOS / 'baseline.yaml'}\nname: plan-7\n"
+                         "gendarmerie:\n  sector_weights: [3, 3, 1, 1, 1, 1, 1, 1, 1, 1]\n"
+                         "surveillance:\n  drone_sector_weights: [0, 0, 1, 1, 1, 1, 1, 1, 2, 4]\n")
+    scenarios = [load_scenario(SCENARIOS / "baseline.yaml"), load_scenario(plan_file)]
+    run_batch(tmp_path / "b", plan_batch(scenarios, replications=2, days=20), workers=1, progress=False)
+    written = write_report(tmp_path / "b")
+    md = written["md"].read_text()
+    section = md.split("## Deployments by sector", 1)[1].split("\n## ", 1)[0]
+    assert written["deployments"].is_file() and "figures/deployments.png" in md
+    for scenario in scenarios:
+        model = ChannelModel(scenario, seed=0)
+        units = " ".join(map(str, model.gendarmerie.units_per_sector))
+        drones = [0] * len(units.split())
+        for d in model.surveillance.drones:
+            drones[d.sector] += 1
+        model.close()
+        row = next(line for line in section.splitlines() if line.startswith(f"| {scenario.name} |"))
+        assert f"| {units} ({len(model.gendarmerie.units)}) | {' '.join(map(str, drones))} ({sum(drones)}) |" in row
+    rank = next(line for line in md.split("## Ranking", 1)[1].splitlines() if "plan-7" in line)
+    effect = rank.split("|")[3].strip()  # crossings averted, as the ranking shows it
+    assert effect in section

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis import findings
+from sim.analysis.deployments import deployment_markdown, resplit
 from sim.analysis.observed import Record, load_record
 from sim.analysis.output import figure_bytes, write_atomic
 from sim.analysis.patterns import compare_record, covered_years
@@ -357,8 +358,10 @@ def write_report(folder: str | Path, baseline: str = "baseline", targets: str | 
     planned = [e.get("name") for e in manifest.get("scenarios", {}).values() if isinstance(e, dict)]
     if planned and baseline not in planned:  # before the runs are read
         raise UnknownBaseline(baseline, folder, planned)
+    resplit_found = resplit(manifest, baseline)  # scenarios that split the patrols or drones otherwise
     # on a terminal only (None: off when stderr is not one), so that a refusal stays one line in a log
-    steps = tqdm(total=11, desc="report: checking the runs", unit="step", disable=None if progress else True,
+    steps = tqdm(total=11 + bool(resplit_found), desc="report: checking the runs", unit="step",
+                 disable=None if progress else True,
                  leave=False)
     try:
         status = completeness(folder)
@@ -437,6 +440,9 @@ def write_report(folder: str | Path, baseline: str = "baseline", targets: str | 
             plt.close(fig)
             pattern_names.append(name)
     steps.update()
+    if resplit_found:
+        make("deployments", "Patrol units and drones by sector",
+             lambda: rf.fig_deployments(resplit_found, style))
     make("map", "Where boats launch and are stopped", lambda: rf.fig_map(boats_l, summaries, all_labels, days))
     make("daily", "Through the run", lambda: rf.fig_daily(daily_l, all_labels, baseline, style))
 
@@ -468,6 +474,9 @@ def write_report(folder: str | Path, baseline: str = "baseline", targets: str | 
         sections.append((figures["differences"][0], "", "differences"))
     if len(rank) and n_draws > 1:
         sections.append(("What the intervals hold", uncertainty_markdown(diffs, order), None))
+    if resplit_found:
+        sections.append(("Deployments by sector", deployment_markdown(resplit_found, rank, baseline, days),
+                         "deployments"))
     sections.append((f"Outcomes per scenario, {when} (mean [95 % interval])",
                      outcome_tables(table, all_labels, days), None))
     if len(diffs):

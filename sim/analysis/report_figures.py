@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from sim.analysis.findings import RANKED, period
 from sim.outcomes import MEASURES
@@ -246,4 +247,28 @@ def fig_daily(daily: pd.DataFrame, labels: list[str], baseline: str | None, styl
     grey = f"; {baseline} in grey behind each" if base is not None else ""
     fig.suptitle(f"people crossed a day through the run: mean of the runs, band from the 25th to the 75th "
                  f"percentile{grey}", fontsize=10)
+    return fig
+
+
+def fig_deployments(found: dict, style: dict | None = None):
+    """Patrol units and drones in each sector (north to south), one line a scenario (``sim.analysis.deployments``)."""
+    import matplotlib.pyplot as plt
+
+    names = list(found)
+    style = style or styles(names)
+    n = len(next(iter(found.values())).units)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), constrained_layout=True)
+    x = np.arange(1, n + 1)
+    for ax, part, title in ((axes[0], "units", "patrol units a night"), (axes[1], "drones", "drones")):
+        for name in names:
+            color, marker = ("0.35", "o") if name == names[0] else style.get(name, ("grey", "o"))
+            ax.plot(x, getattr(found[name], part), marker=marker, color=color, lw=2.2 if name == names[0] else 1.3,
+                    label=name, alpha=0.95)
+        ax.set_title(title, fontsize=10)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xticks(x)
+        ax.set_xlabel("sector (1 = the Belgian border, north, to the Bay of Somme, south)", fontsize=8)
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.suptitle(f"where each deployment puts its units and drones ({names[0]} in grey, bold)", fontsize=10)
     return fig

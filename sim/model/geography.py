@@ -169,6 +169,10 @@ class Sectors:
             n[i] += 1
         return [s for s in range(self.n) for _ in range(n[s])]
 
+    def counts(self, count: int) -> list[int]:
+        """How many of ``count`` assets each sector gets (:meth:`allocate`, counted)."""
+        return np.bincount(self.allocate(count), minlength=self.n).astype(int).tolist() if count else [0] * self.n
+
 
 def default_coast_file() -> Path:
     """Path of the coast data file shipped with the package."""

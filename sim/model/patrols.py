@@ -60,6 +60,11 @@ class PatrolUnit(CellAgent):
             self.cell = self.post
 
 
+def patrol_units(params) -> int:
+    """Patrol units a night from the ``gendarmerie`` section: the personnel on the coast at night, by unit."""
+    return int(params.personnel_per_day * params.night_coast_share // params.officers_per_unit)
+
+
 class Gendarmerie:
     """The command that posts units and dispatches the nearest free one.
 
@@ -73,7 +78,7 @@ class Gendarmerie:
         self.model = model
         params = model.inputs.gendarmerie
         self.params = params
-        n_units = int(params.personnel_per_day * params.night_coast_share // params.officers_per_unit)
+        n_units = patrol_units(params)
         self.coast = coast
         road_row = coast.n_rows - 1
         self.units: list[PatrolUnit] = [PatrolUnit(model, model.grid[(0, road_row)], 0, 0.0, params.officers_per_unit)
