@@ -17,6 +17,9 @@ import pytest
 pytest.importorskip("optuna")
 
 from sim.analysis import optimisation as opt  # noqa: E402
+from sim.analysis.optimisation_outputs import write_outputs  # noqa: E402
+from sim.analysis.optimisation_runs import check_timeline  # noqa: E402
+from sim.analysis.optimisation_space import make_space, plan_of  # noqa: E402
 from sim.scenario import load_scenario  # noqa: E402
 from tests.conftest import ROOT, SCENARIOS  # noqa: E402
 
@@ -43,13 +46,13 @@ def summer(tmp_path_factory) -> Path:
 def study(summer, tmp_path_factory):
     """A tiny study with every lever and a budget below the scenario's, run in this process."""
     scenario = load_scenario(summer)
-    space = opt.make_space(scenario, "patrols,drones,interception=none/before_pickup,lifeboats=1-4", 900, 8)
+    space = make_space(scenario, "patrols,drones,interception=none/before_pickup,lifeboats=1-4", 900, 8)
     settings = opt.Settings(scenario, summer, space, ("people_crossed", "lives_at_risk"), ("deaths",), 2,
-                            opt.check_timeline(40, 10, 10), seed=3)
+                            check_timeline(40, 10, 10), seed=3)
     folder = tmp_path_factory.mktemp("opt") / "study"
     opt.search(folder, settings, 8, progress=False)
     result = opt.reevaluate(folder, settings, 2, 3, progress=False)
-    opt.write_outputs(result)
+    write_outputs(result)
     _, loaded = opt.open_study(folder, settings)
     return settings, result, loaded
 
@@ -68,7 +71,7 @@ def test_no_trial_exceeds_the_budgets(study):
     trials = _complete(loaded)
     assert len(trials) >= 8
     for trial in trials:
-        plan = opt.plan_of(trial.params, settings.space)
+        plan = plan_of(trial.params, settings.space)
         assert plan.personnel <= 900 <= g.personnel_per_day and plan.drones <= 8 <= scenario.surveillance.drones
         assert sum(plan.units_per_sector(scenario)) <= units_budget
         assert sum(plan.drones_per_sector(scenario)) <= 8
@@ -106,7 +109,7 @@ def test_plan_files_pass_check_and_deploy_as_the_trial(study, tmp_path):
     assert checked.returncode == 0, checked.stderr
     by_number = {t.number: t for t in _complete(loaded)}
     for c in result.chosen:
-        plan = opt.plan_of(by_number[c.trial].params, settings.space)
+        plan = plan_of(by_number[c.trial].params, settings.space)
         s = load_scenario(c.file)
         assert tuple(s.gendarmerie.sector_weights) == plan.patrols
         assert tuple(s.surveillance.drone_sector_weights) == plan.drone_split

@@ -435,14 +435,18 @@ COMMANDS["discover"] = cmd_discover
 def cmd_optimise(args) -> int:
     """``channel-sim optimise``: search, re-evaluate the chosen plans on fresh seeds, write the front and the plans."""
     from sim.analysis import optimisation as opt
+    from sim.analysis.optimisation_outputs import beats, format_interval, write_outputs
+    from sim.analysis.optimisation_runs import check_timeline
+    from sim.analysis.optimisation_space import make_space, parse_objectives
     from sim.errors import require_extra
+    from sim.outcomes import MEASURES
     from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
-    space = opt.make_space(scenario, args.levers, args.personnel, args.drones)
-    objectives = opt.parse_objectives(args.objectives)
-    no_worse = opt.parse_objectives(args.no_worse, "--no-worse") if args.no_worse is not None else ()
-    timeline = opt.check_timeline(args.days or scenario.days, args.settle, args.warmup)
+    space = make_space(scenario, args.levers, args.personnel, args.drones)
+    objectives = parse_objectives(args.objectives)
+    no_worse = parse_objectives(args.no_worse, "--no-worse") if args.no_worse is not None else ()
+    timeline = check_timeline(args.days or scenario.days, args.settle, args.warmup)
     opt.check_fresh(args.fresh_seeds, args.plans)
     require_extra("optuna", "optimise", "channel-sim optimise")
     settings = opt.Settings(scenario, args.scenario, space, objectives, no_worse, args.seeds, timeline, args.seed)
@@ -455,18 +459,18 @@ def cmd_optimise(args) -> int:
     found = opt.search(folder, settings, args.trials, workers=workers, scheduler=scheduler, progress=not args.quiet)
     result = opt.reevaluate(folder, settings, args.plans, args.fresh_seeds, workers=workers, scheduler=scheduler,
                             progress=not args.quiet)
-    files = opt.write_outputs(result)
+    files = write_outputs(result)
     if not args.quiet:
         again = f", {found.requeued} stopped trial(s) queued again" if found.requeued else ""
         print(f"{found.ran} trial(s) run here, {found.trials} in the study{again}, in {found.seconds:.0f} s")
         first = objectives[0]
-        label = {k: opt.MEASURES[k].label for k in dict.fromkeys((*objectives, *no_worse))}
+        label = {k: MEASURES[k].label for k in dict.fromkeys((*objectives, *no_worse))}
         for c in result.chosen:
-            parts = [f"{label[k]} {opt._interval(c.difference[k])}" + (" (beats)" if opt.beats(c, k) else "")
+            parts = [f"{label[k]} {format_interval(c.difference[k])}" + (" (beats)" if beats(c, k) else "")
                      for k in label]
             print(f"  {c.name}: against today's deployment on {len(result.fresh_seeds)} fresh seeds: "
-                  + "; ".join(parts) + f"; first month {opt._interval(c.first_month[first], True)}, after warm-up "
-                  f"{opt._interval(c.adapted[first], True)}")
+                  + "; ".join(parts) + f"; first month {format_interval(c.first_month[first], True)}, after warm-up "
+                  f"{format_interval(c.adapted[first], True)}")
         if not result.chosen:
             print("  no plan met the constraints")
         print(f"front: {files['md']} and {files['png'].name}; plans: {folder / 'plans'}")
