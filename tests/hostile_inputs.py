@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 EXE = Path(sys.executable).with_name("channel-sim")
 BASELINE = str(ROOT / "scenarios" / "baseline.yaml")
+DOCTRINE = str(ROOT / "scenarios" / "shallow_water_before_pickup.yaml")
 
 
 def _alias_bomb() -> str:
@@ -59,6 +60,7 @@ FILES = {
     "u_inf.yaml": "parameters:\n  - {key: crossing.load_exponent, low: 1, high: .inf}\n",
     "u_unknown.yaml": "parameters:\n  - {key: crossing.nothing, low: 1, high: 2}\n",
     "u_outside.yaml": "parameters:\n  - {key: camps.ready_fraction, low: 0.5, high: 2}\n",
+    "u_empty.yaml": "parameters:\n  - {key: crossing.load_exponent, low: 1.5, high: 1.5}\n",
     "afile": "not a folder\n",
     "p_noweight.csv": "camps.inflow_per_day\n100\n",
     "p_unknown.csv": "camps.inflow_per_dy,weight\n100,1\n",
@@ -183,6 +185,22 @@ CASES = [
     ("calibrate: --sensitivity without morris.csv", ["calibrate", BASELINE, "--sensitivity", "{d}/mine",
                                                      "--out", "{d}/c2"], None),
     ("calibrate: --out a folder that is not empty", ["calibrate", BASELINE, "--days", "5", "--out", "{d}/mine"], None),
+    # discover and optimise refuse before they run anything ({d}/pair: a finished batch of two scenarios).
+    ("discover: an unknown policy", ["discover", "{d}/pair", "--policy", "nothing"], None),
+    ("discover: an unknown outcome", ["discover", "{d}/pair", "--policy", "shallow_water_before_pickup",
+                                      "--outcome", "happiness"], None),
+    ("discover: a folder that is not a batch", ["discover", "{d}/mine", "--policy", "shallow_water_before_pickup"],
+     None),
+    ("discover: an empty range in --parameters", ["discover", "{d}/lh", "--latin-hypercube", "2", "--scenarios",
+                                                  BASELINE, DOCTRINE, "--policy", "shallow_water_before_pickup",
+                                                  "--parameters", "{d}/u_empty.yaml", "--workers", "1"], None),
+    ("optimise: an unknown lever", ["optimise", BASELINE, "--levers", "patrol", "--out", "{d}/o1"], None),
+    ("optimise: an unknown objective", ["optimise", BASELINE, "--objectives", "happiness", "--out", "{d}/o2"], None),
+    ("optimise: --personnel 0", ["optimise", BASELINE, "--personnel", "0", "--out", "{d}/o3"], None),
+    ("optimise: a budget that makes no patrol unit", ["optimise", BASELINE, "--personnel", "10",
+                                                      "--out", "{d}/o4"], None),
+    ("optimise: a warm-up that leaves no day to score", ["optimise", BASELINE, "--days", "100", "--settle", "50",
+                                                         "--warmup", "50", "--out", "{d}/o5"], None),
     # channel-sim app refuses before it serves; an address no interface has (192.0.2.1) would stop it if not.
     ("app: an unknown key", ["app", "{d}/unknown_key.yaml", "--host", "192.0.2.1"], None),
     ("app: a port that cannot be listened on", ["app", BASELINE, "--host", "192.0.2.1"], None),
@@ -219,6 +237,8 @@ def _prepare(d: Path) -> None:
     subprocess.run([str(EXE), "batch", BASELINE, "-n", "2", "--days", "5", "-j", "1", "--quiet", "--out",
                     str(unfinished)], check=True, capture_output=True)
     next((unfinished / "runs").glob("*.summary.parquet")).unlink()
+    subprocess.run([str(EXE), "batch", BASELINE, DOCTRINE, "-n", "1", "--days", "5", "-j", "1", "--quiet", "--out",
+                    str(d / "pair")], check=True, capture_output=True)
 
 
 def _run(case: tuple, d: Path) -> dict:

@@ -176,7 +176,8 @@ def test_every_hostile_input_of_the_script_is_one_line_exit_2():
     rows = hostile_inputs.run_all()
     assert len(rows) >= 40
     commands = {row["case"].split(":")[0] for row in rows}
-    assert {"check", "run", "batch", "report", "validate", "sensitivity", "calibrate", "app"} <= commands
+    assert {"check", "run", "batch", "report", "validate", "sensitivity", "calibrate", "discover", "optimise",
+            "app"} <= commands
     assert [row for row in rows if not hostile_inputs.behaves(row)] == []
 
 
