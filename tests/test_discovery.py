@@ -177,6 +177,8 @@ BAD = {
     "unknown parameter in the ranges": (["{scratch}/lhs", *LHS, "--parameters", "{scratch}/unknown.yaml"],
                                         "is not a scenario key"),
     "no ranges": (["{scratch}/lhs", *LHS, "--parameters", "{scratch}/none.yaml"], "parameters"),
+    "unknown outcome of a design": (["{scratch}/lhs", *LHS, "--outcome", "happiness"],
+                                    "--outcome happiness: not a numeric summary key"),
     "policy not among the scenarios": (["{scratch}/lhs", "--latin-hypercube", 4, "--scenarios",
                                         SCENARIOS / "baseline.yaml", "--policy", POLICY],
                                        f"--policy {POLICY}: not among the --scenarios"),

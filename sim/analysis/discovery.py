@@ -370,6 +370,17 @@ def discover(x: pd.DataFrame, fails: np.ndarray, *, min_coverage: float = MIN_CO
 
 # -- a Latin hypercube of runs -----------------------------------------------------------------
 
+def check_outcome(outcome: str, columns) -> None:
+    """``outcome`` is a numeric summary key among ``columns`` (a batch's summaries, or every summary key).
+
+    Raises:
+        UserError: it is not, in one line naming the keys there are.
+    """
+    if outcome not in MEASURES or outcome not in columns:
+        raise UserError(f"--outcome {outcome}: not a numeric summary key of the runs; expected one of "
+                        f"{', '.join(k for k in MEASURES if k in columns)}")
+
+
 def run_design(folder: str | Path, scenarios: list, uncertain: list, samples: int, *, replications: int = 1,
                days: int | None = None, seed: int = 0, workers: int = 1, scheduler: str | None = None,
                progress: bool = True, sources: dict | None = None):
@@ -459,9 +470,7 @@ def check_question(summaries: pd.DataFrame, question: Question, folder: Path,
     if question.policy == question.baseline:
         raise UserError(f"--policy {question.policy}: the same scenario as --baseline; expected another scenario "
                         "of the batch to compare with it")
-    if question.outcome not in MEASURES or question.outcome not in summaries.columns:
-        raise UserError(f"--outcome {question.outcome}: not a numeric summary key of the runs; expected one of "
-                        f"{', '.join(k for k in MEASURES if k in summaries.columns)}")
+    check_outcome(question.outcome, summaries.columns)
     if not parameter_columns(summaries):
         raise UserError(f"{folder}: its runs have no parameter draws or sweep; expected a batch made with "
                         "--posterior FILE --draws K (or --sweep, or channel-sim discover --latin-hypercube N)")

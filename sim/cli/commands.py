@@ -414,6 +414,10 @@ def cmd_discover(args) -> int:
             if name not in names:
                 raise UserError(f"{option} {name}: not among the --scenarios ({', '.join(names)}); expected the "
                                 "name of one of them")
+        from sim.analysis.discovery import check_outcome
+        from sim.outcomes import SUMMARY_KEYS
+
+        check_outcome(args.outcome, SUMMARY_KEYS)  # before the runs, not after them
         uncertain = load_parameters(args.parameters, scenarios[0])
         if not args.quiet:
             print(f"discover: {len(scenarios)} scenario(s) x {args.latin_hypercube} Latin hypercube point(s) over "
