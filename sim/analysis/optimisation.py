@@ -169,18 +169,21 @@ def open_study(folder: Path, settings: Settings):
     def constraints(trial) -> list[float]:
         return trial.user_attrs.get("constraints", [0.0])
 
-    # Each process its own stream of proposals, so that processes sharing the study do not propose the same plans.
     # Optuna 5 reads the constraints each trial sets (Trial.set_constraint); Optuna 4 asks a function for them.
     old = settings.no_worse and not hasattr(optuna.trial.Trial, "set_constraint")
-    sampler = optuna.samplers.TPESampler(seed=(settings.seed * 7919 + os.getpid()) % 2**31,
-                                         multivariate=True, n_startup_trials=10,
-                                         **({"constraints_func": constraints} if old else {}))
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        study = optuna.create_study(study_name=STUDY, storage=storage, sampler=sampler, load_if_exists=True,
+        study = optuna.create_study(study_name=STUDY, storage=storage, load_if_exists=True,
                                     directions=["minimize"] * len(objectives))
+        # Each opening of the study its own stream of proposals, numbered in the study: commands sharing a study
+        # do not propose the same plans, and a study run from scratch by one command is the same for the same seed.
+        stream = int(study.user_attrs.get("streams", 0))
+        study.set_user_attr("streams", stream + 1)
+        study.sampler = optuna.samplers.TPESampler(seed=(settings.seed * 7919 + stream) % 2**31, multivariate=True,
+                                                   n_startup_trials=10,
+                                                   **({"constraints_func": constraints} if old else {}))
     if "definition" not in study.user_attrs:
         study.set_user_attr("definition", settings.definition())
         study.enqueue_trial(todays_params(settings.scenario, settings.space), user_attrs={"today": True},
