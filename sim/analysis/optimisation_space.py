@@ -16,10 +16,10 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-import numpy as np
-
+from sim.analysis.deployments import Deployment, deployment_of
 from sim.errors import UserError
-from sim.scenario import InterceptionMode, Scenario
+from sim.model.patrols import patrol_units
+from sim.scenario import InterceptionMode, Scenario, from_dict, set_keys
 
 #: What a plan may be judged on (summary keys, each to be made as small as possible).
 OBJECTIVES = ("people_crossed", "deaths", "deaths_crossing", "deaths_intervention", "lives_at_risk",
@@ -143,13 +143,13 @@ def make_space(scenario: Scenario, levers_text: str, personnel: int | None, dron
             raise OptimisationError(f"{option} {given}: more than the scenario's {most}; expected a budget of at "
                                     f"most {most} (a plan may use fewer than the scenario has, never more)")
     if "patrols" in levers:
-        units = int(budget_personnel * g.night_coast_share // g.officers_per_unit)
+        units = patrol_units(g, budget_personnel)
         if units < 1:
             raise OptimisationError(f"--personnel: a budget of {budget_personnel} personnel is no patrol unit "
                                     f"({g.night_coast_share:g} of them at night, {g.officers_per_unit} a unit); "
                                     "expected a budget that makes at least one unit to deploy")
     if "drones" in levers and budget_drones < 1:
-        raise OptimisationError(f"--drones: a budget of zero drones; expected at least one drone to deploy "
+        raise OptimisationError("--drones: a budget of zero drones; expected at least one drone to deploy "
                                 "(or leave out the drones lever)")
     if "interception" in levers and any(c.policy.shallow_water_interception is not None for c in scenario.schedule):
         raise OptimisationError(f"--levers interception: {scenario.name} changes the interception mode on a date "
@@ -188,23 +188,17 @@ class Plan:
             out["maritime.lifeboats"] = self.lifeboats
         return out
 
+    def deployment(self, scenario: Scenario) -> Deployment:
+        """The plan's units and drones by sector, as the model deploys ``scenario`` with the plan's keys set."""
+        return deployment_of(from_dict(set_keys(scenario.to_dict(), self.keys(scenario)), "<plan>"))
+
     def units_per_sector(self, scenario: Scenario) -> list[int]:
         """Patrol units in each sector under this plan."""
-        from sim.model.geography import Sectors
-
-        g = scenario.gendarmerie
-        units = int(self.personnel * g.night_coast_share // g.officers_per_unit)
-        weights = self.patrols or tuple(g.sector_weights)
-        return np.bincount(Sectors(len(weights), 1.0, weights).allocate(units), minlength=len(weights)).tolist()
+        return list(self.deployment(scenario).units)
 
     def drones_per_sector(self, scenario: Scenario) -> list[int]:
         """Drones in each sector under this plan."""
-        from sim.model.geography import Sectors
-
-        weights = self.drone_split or scenario.surveillance.drone_sector_weights or self.patrols or \
-            scenario.gendarmerie.sector_weights
-        weights = tuple(weights)
-        return np.bincount(Sectors(len(weights), 1.0, weights).allocate(self.drones), minlength=len(weights)).tolist()
+        return list(self.deployment(scenario).drones)
 
 
 def _split(params: dict, lever: str, n: int) -> tuple[float, ...]:

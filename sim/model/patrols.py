@@ -60,9 +60,10 @@ class PatrolUnit(CellAgent):
             self.cell = self.post
 
 
-def patrol_units(params) -> int:
-    """Patrol units a night from the ``gendarmerie`` section: the personnel on the coast at night, by unit."""
-    return int(params.personnel_per_day * params.night_coast_share // params.officers_per_unit)
+def patrol_units(params, personnel: int | None = None) -> int:
+    """Patrol units a night from the ``gendarmerie`` section (or ``personnel`` a day instead of its own)."""
+    personnel = params.personnel_per_day if personnel is None else personnel
+    return int(personnel * params.night_coast_share // params.officers_per_unit)
 
 
 class Gendarmerie:
