@@ -240,3 +240,22 @@ def test_drone_weights_for_other_sectors_are_one_line(tmp_path):
     result = cli("check", path)
     assert result.returncode == 2
     assert "surveillance.drone_sector_weights: 2 weights for the 10 sectors" in result.stderr
+
+
+def test_a_study_on_a_dask_cluster_gives_the_trials_of_one_worker(summer, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    scenario = load_scenario(summer)
+    space = make_space(scenario, "patrols,drones", None, None)
+    settings = opt.Settings(scenario, summer, space, ("people_crossed", "deaths"), (), 2, check_timeline(40, 10, 10),
+                            seed=6)
+
+    def trials(folder):
+        _, loaded = opt.open_study(folder, settings)
+        return sorted((t.number, tuple(sorted(t.params.items())), tuple(t.values)) for t in _complete(loaded))
+
+    opt.search(tmp_path / "one", settings, 5, progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        opt.search(tmp_path / "dask", settings, 5, scheduler=cluster.scheduler_address, progress=False)
+    one = trials(tmp_path / "one")
+    assert len(one) == 5 and trials(tmp_path / "dask") == one
