@@ -81,7 +81,7 @@ def evaluate(content: dict, weights: tuple | None, seed: int, timeline: Timeline
     """
     from sim.model import ChannelModel
 
-    model = ChannelModel(Scenario.model_validate(content), seed=seed)
+    model = ChannelModel(Scenario.model_validate(content), seed=seed, tracks=False)  # no one reads its tracks
     model.run_for(timeline.settle)
     if weights is not None:
         model.redeploy(list(weights[0]), None if weights[1] is None else list(weights[1]))
