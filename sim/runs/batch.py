@@ -263,6 +263,7 @@ def run_batch(folder: str | Path, plan: BatchPlan, *, workers: int = 1, schedule
         raise StoreError(f"{folder}: exists and is not a batch folder; expected a new folder or one written by channel-sim batch")
     if folder.exists() and not folder.is_dir():
         raise StoreError(f"{folder}: is a file; expected a folder for the batch")
+    prov = code_provenance()  # once, for the manifest and every run (it asks git)
     with BatchLock(folder):
         runs_dir = folder / "runs"
         runs_dir.mkdir(exist_ok=True)
@@ -280,7 +281,7 @@ def run_batch(folder: str | Path, plan: BatchPlan, *, workers: int = 1, schedule
         if entry is None:
             entry = {"definition": plan.definition, "started": now, "runs": len(plan.runs)}
             batches.append(entry)
-        entry.update({"resumed" if "finished" in entry else "last_started": now, **code_provenance()})
+        entry.update({"resumed" if "finished" in entry else "last_started": now, **prov})
         # Every run the batch plans, so that a reader can tell a finished batch from one that is not.
         entry["planned"] = {spec.key: f"{spec.scenario_name} replication {spec.replication}"
                             + (f", draw {spec.draw}" if spec.draw >= 0 else "")
@@ -302,7 +303,7 @@ def run_batch(folder: str | Path, plan: BatchPlan, *, workers: int = 1, schedule
             discard_run(runs_dir, spec.key)
             todo.append(spec)
         done_before = len(plan.runs) - len(todo)
-        _run_all(todo, runs_dir, workers, scheduler, progress, done_before, len(plan.runs), tracks)
+        _run_all(todo, runs_dir, workers, scheduler, progress, done_before, len(plan.runs), tracks, prov)
 
         entry["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         write_manifest(folder, manifest)
@@ -311,12 +312,12 @@ def run_batch(folder: str | Path, plan: BatchPlan, *, workers: int = 1, schedule
 
 
 def _run_all(todo: list[RunSpec], runs_dir: Path, workers: int, scheduler: str | None,
-             progress: bool, done_before: int, total: int, tracks: bool = True) -> None:
+             progress: bool, done_before: int, total: int, tracks: bool = True, prov: dict | None = None) -> None:
     from tqdm import tqdm
 
     if not todo:
         return
-    prov = code_provenance()
+    prov = code_provenance() if prov is None else prov
     runs_path = str(runs_dir.resolve())  # workers elsewhere (a Dask cluster) resolve paths against their own folder
     where = executor_for(min(workers, len(todo)), scheduler)  # no process without a run to do
     if scheduler:
