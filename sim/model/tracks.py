@@ -3,21 +3,23 @@
 Written as the run goes, at the moments the model decides something anyway: a
 patrol unit's dispatch gives its three waypoints (off to the group, there, free
 again), a vessels' call-out gives theirs, a boat's end gives the moves of its
-night (from its plan and the time it ended), each noon gives the camps' people,
-and a deployment (at the start, or a redeployment) gives every post, station
-and drone. Nothing here draws a random number or changes the model, so a run
-gives the same boats, daily table and summary with or without them.
+night (from its plan and how and when it ended), each noon gives the camps'
+people, and a deployment (at the start, or a redeployment) gives every post,
+station and drone. Nothing here draws a random number or changes the model, so
+a run gives the same boats, daily table and summary with or without them.
 
 A run records some 7,000 waypoints a year, so recording is kept to appending
-numbers to flat arrays (a boat's night, a dispatch and a noon are one record
-each, turned into their waypoints all at once when the table is made), and the table
-is made only when asked for: ``benchmarks/tracks_cost.py`` measures what it
-adds to a batch.
+one tuple of numbers to a list (a boat's night, a dispatch and a noon are one
+record each; tuples of numbers only are soon left alone by the garbage
+collector, and taking numbers into an ``array`` costs more than this), and the
+records are turned into waypoints all at once when the table is made, and only
+when it is asked for: ``benchmarks/tracks_cost.py`` measures what it adds to a
+batch.
 """
 
 from __future__ import annotations
 
-from array import array
+from itertools import chain
 
 import numpy as np
 import pandas as pd
@@ -36,6 +38,7 @@ _STATE_NAMES = pa.array(STATES)
 _OUTCOME_CODE = {o: STATE[o.value] for o in Outcome}
 
 _BOAT, _PATROL = AGENT["boat"], AGENT["patrol unit"]
+assert _BOAT == 0.0, "Tracks.table puts the boats' rows first"
 _HIDING, _WATERWAY, _ASSEMBLING, _SURF, _AT_SEA = (STATE[s] for s in (
     "hiding", "taxi on waterway", "assembling", "taxi waiting in the surf", "at sea"))
 _CROSSED, _FAILED = STATE[Outcome.CROSSED.value], STATE[Outcome.FAILED_AT_SEA.value]
@@ -49,8 +52,13 @@ _NAN = float("nan")
 _DISPATCH = 8   # id, sent, arrived, free, post col, post row, col, row
 
 
+def _numbers(records: list[tuple], width: int) -> np.ndarray:
+    """Records of ``width`` numbers as the rows of an array."""
+    return np.fromiter(chain.from_iterable(records), float, width * len(records)).reshape(-1, width)
+
+
 class Tracks:
-    """Where agents go: waypoints, boats' nights, dispatches and the camps at noon, kept as flat arrays of numbers.
+    """Where agents go: waypoints, boats' nights, dispatches and the camps at noon, kept as records of numbers.
 
     Args:
         coast: the run's coast (where its sites are).
@@ -59,10 +67,10 @@ class Tracks:
     """
 
     def __init__(self, coast=None, speed_kmh: float = 1.0, camps: tuple = ()):
-        self._waypoints = array("d")
-        self._nights = array("d")
-        self._dispatches = array("d")
-        self._noons = array("d")
+        self._waypoints: list[tuple] = []   # _WAYPOINT numbers each
+        self._nights: list[tuple] = []      # _NIGHT numbers each, by end time
+        self._dispatches: list[tuple] = []  # _DISPATCH numbers each
+        self._noons: list[tuple] = []       # time, then the people in each camp
         self._camps = tuple(camps)
         sites = coast.sites if coast is not None else ()
         self._site_col = np.array([s.col for s in sites], dtype=float)
@@ -73,38 +81,34 @@ class Tracks:
 
     def add(self, time: float, agent: str, agent_id: int, col: float, row: float, state: str, people: int = 0) -> None:
         """From model time ``time`` on, the agent is at (col, row) doing ``state`` (names of ``TRACK_STATES``)."""
-        self._waypoints.extend((time, AGENT[agent], agent_id, col, row, STATE[state], people))
+        self._waypoints.append((time, AGENT[agent], agent_id, col, row, STATE[state], people))
 
     def noon(self, time: float, people) -> None:
         """The people waiting in each camp at noon (model time ``time``), in the order of ``camps``."""
-        self._noons.append(time)
-        self._noons.extend(people)
+        self._noons.append((time, *people))
 
     def dispatch(self, unit: int, sent: float, arrived: float, free: float, post: tuple, place: tuple) -> None:
         """A patrol unit sent from its post at ``sent``, at ``place`` from ``arrived``, back on patrol at ``free``."""
-        self._dispatches.extend((unit, sent, arrived, free, *post, *place))
+        self._dispatches.append((unit, sent, arrived, free, post[0], post[1], place[0], place[1]))
 
     def boat_night(self, boat, outcome: Outcome, end: float) -> None:
         """A finished boat's night: its plan, and how and when (model time ``end``) it ended."""
+        hide, exposed, launch, put_in = boat.plan
         waterway, met = boat.waterway, boat.met_km
-        self._nights.extend((boat.unique_id, *boat.plan, end, _OUTCOME_CODE[outcome], boat.site.index,
-                             -1.0 if waterway is None else waterway.col, boat.group.people,
+        self._nights.append((boat.unique_id, hide, exposed, launch, put_in, end, _OUTCOME_CODE[outcome],
+                             boat.site.index, -1.0 if waterway is None else waterway.col, boat.group.people,
                              _NAN if met is None else met))
-
-    def __len__(self) -> int:
-        return (len(self._waypoints) // _WAYPOINT + 3 * len(self._dispatches) // _DISPATCH + len(self._boat_rows())
-                + len(self._noon_rows()))
 
     def _noon_rows(self) -> np.ndarray:
         width = 1 + len(self._camps)
-        n = np.frombuffer(self._noons, dtype=float).reshape(-1, width) if self._noons else np.zeros((0, width))
+        n = _numbers(self._noons, width)
         rows = [np.stack([n[:, 0], np.full(len(n), AGENT["camp"]), np.full(len(n), float(i)),
                           np.full(len(n), float(col)), np.full(len(n), float(row)), np.full(len(n), STATE["waiting"]),
                           n[:, 1 + i]], axis=1) for i, (col, row) in enumerate(self._camps)]
         return np.concatenate(rows) if rows else np.zeros((0, _WAYPOINT))
 
     def _boat_rows(self) -> np.ndarray:
-        """Every boat's waypoints (rows of seven numbers), from the nights recorded.
+        """Every boat's waypoints (rows of seven numbers), by boat id, from the nights recorded.
 
         One mark for a boat and its group, as the app draws it: hiding from ``hide``; a taxi boat on its
         waterway from ``put_in`` (put in before the group leaves cover; from then on it runs to the pickup),
@@ -114,7 +118,8 @@ class Tracks:
         on land ends where its group was (in hiding or on the beach), one stopped at sea where the
         vessels met it, when it was stopped.
         """
-        n = np.frombuffer(self._nights, dtype=float).reshape(-1, _NIGHT) if self._nights else np.zeros((0, _NIGHT))
+        n = _numbers(self._nights, _NIGHT)
+        n = n[np.argsort(n[:, 0], kind="stable")]  # by boat id (nights come by end time)
         bid, hide, exposed, launch, put_in, end, outcome, site, w_col, people, met_km = n.T
         site = site.astype(int)
         col, hide_row, sea_h = self._site_col[site], self._site_hide[site], self._site_sea_h[site]
@@ -150,21 +155,24 @@ class Tracks:
         return block[keep]
 
     def _dispatch_rows(self) -> np.ndarray:
-        d = (np.frombuffer(self._dispatches, dtype=float).reshape(-1, _DISPATCH) if self._dispatches
-             else np.zeros((0, _DISPATCH)))
+        d = _numbers(self._dispatches, _DISPATCH)
         unit, sent, arrived, free, post_col, post_row, col, row = d.T
         ones, zeros = np.ones_like(unit), np.zeros_like(unit)
-        rows = [(sent, post_col, post_row, _RESPONDING), (arrived, col, row, _ENGAGED), (free, post_col, post_row, _ON_PATROL)]
+        rows = [(sent, post_col, post_row, _RESPONDING), (arrived, col, row, _ENGAGED),
+                (free, post_col, post_row, _ON_PATROL)]
         return np.stack([np.stack([t, _PATROL * ones, unit, c, r, s * ones, zeros], axis=1) for t, c, r, s in rows],
                         axis=1).reshape(-1, _WAYPOINT)
 
     def table(self) -> pa.Table:
-        """The tracks table as Arrow (what the store writes), by agent, id and time (see :meth:`frame`)."""
-        values = np.concatenate([
-            np.frombuffer(self._waypoints, dtype=float).reshape(-1, _WAYPOINT) if self._waypoints
-            else np.zeros((0, _WAYPOINT)), self._dispatch_rows(), self._boat_rows(), self._noon_rows()])
-        t = values[:, 0]
-        values = values[np.lexsort((t, values[:, 2], values[:, 1]))]
+        """The tracks table as Arrow (what the store writes), by agent, id and time (see :meth:`frame`).
+
+        The boats come first (theirs is the first agent code), already in order: by id, and each boat's
+        waypoints in time order; only the other agents' few rows are sorted.
+        """
+        others = np.concatenate([
+            _numbers(self._waypoints, _WAYPOINT), self._dispatch_rows(), self._noon_rows()])
+        others = others[np.lexsort((others[:, 0], others[:, 2], others[:, 1]))]
+        values = np.concatenate([self._boat_rows(), others])
         t = values[:, 0]
         whole = np.floor(t)
         return pa.table({

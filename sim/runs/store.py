@@ -74,15 +74,19 @@ TRACKS_PARQUET = {"use_dictionary": ["agent", "state"], "write_statistics": Fals
 
 
 def _write_table(df: pd.DataFrame | pa.Table, path: Path, metadata: dict[bytes, bytes] | None = None,
-                 options: dict | None = None) -> str:
-    """Write a table under a temporary name, then rename it; returns the file's checksum."""
+                 options: dict | None = None, sync: bool = True) -> str:
+    """Write a table under a temporary name, then rename it; returns the file's checksum.
+
+    ``sync`` forces the file to disk before the rename (False leaves that to the system).
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     table = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
     if metadata:
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
     pq.write_table(table, tmp, **(options or {}))
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
+    if sync:
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
     checksum = _sha256(tmp)
     os.replace(tmp, path)
     return checksum
@@ -90,11 +94,17 @@ def _write_table(df: pd.DataFrame | pa.Table, path: Path, metadata: dict[bytes, 
 
 def write_run(runs_dir: Path, key: str, boats: pd.DataFrame, daily: pd.DataFrame, summary: pd.DataFrame,
               tracks: pd.DataFrame | pa.Table | None = None) -> None:
-    """Write one run's tables; the summary last, as the mark of completion, with the others' checksums."""
+    """Write one run's tables; the summary last, as the mark of completion, with the others' checksums.
+
+    Each file but the tracks is forced to disk before the next is written. The tracks (a replay's, the
+    largest file and the one least read) are left to the system's own flush: one lost to a power cut
+    fails its checksum, and the next batch on the folder runs the run again, to the same results.
+    """
     sums = {"boats": _write_table(boats, runs_dir / f"{key}.boats.parquet"),
             "daily": _write_table(daily, runs_dir / f"{key}.daily.parquet")}
     if tracks is not None:
-        sums["tracks"] = _write_table(tracks, runs_dir / f"{key}.tracks.parquet", options=TRACKS_PARQUET)
+        sums["tracks"] = _write_table(tracks, runs_dir / f"{key}.tracks.parquet", options=TRACKS_PARQUET,
+                                      sync=False)
     _write_table(summary, runs_dir / f"{key}.summary.parquet", {CHECKSUMS: json.dumps(sums).encode()})
 
 
