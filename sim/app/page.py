@@ -181,7 +181,8 @@ def ReplayPage(folder: str, run: str | None = None, play_interval_s: float = 0.4
                               on_click=lambda: playing.set(not playing.value))
                 solara.Button("Step", color="primary", disabled=playing.value or day.value >= last,
                               on_click=lambda: day.set(min(last, day.value + 1)))
-            solara.SliderInt("Day", value=day, min=0, max=last)
+            with solara.Div(style={"padding-top": "28px"}):  # room for the day over the thumb, below the buttons
+                solara.SliderInt("Day", value=day, min=0, max=last)
         with solara.Card("Run"), solara.Column():
             solara.Text(replay.label)
             solara.Text("A replay of stored tables: no model runs; policy controls belong to the live page "
