@@ -137,6 +137,7 @@ class Boat(CellAgent):
         self.sea_intervention = 0
         self._vessels_called = False
         self.met_km: float | None = None
+        self.met_at: float | None = None  # when the vessels meet it (model time; for its tracks)
         self.measure = ""
         self.lives_at_risk = 0
         self.intervention_deaths = 0
@@ -284,7 +285,7 @@ class Boat(CellAgent):
         if when is None:
             return False
         self._vessels_called = True
-        self.met_km = km  # where the vessels meet it (for its tracks)
+        self.met_km, self.met_at = km, when  # where and when the vessels meet it (for its tracks)
         if loaded:
             self._intervene(loaded=True)
         else:

@@ -92,7 +92,13 @@ class Tracks:
         self._dispatches.append((unit, sent, arrived, free, post[0], post[1], place[0], place[1]))
 
     def boat_night(self, boat, outcome: Outcome, end: float) -> None:
-        """A finished boat's night: its plan, and how and when (model time ``end``) it ended."""
+        """A finished boat's night: its plan, and how and when (model time ``end``) it ended.
+
+        A loaded boat stopped at sea is stopped as it launches, by vessels that meet it in its first
+        300 m; it is drawn at sea until they do.
+        """
+        if outcome is Outcome.INTERCEPTED_AT_SEA and boat.met_at is not None:
+            end = max(end, boat.met_at)
         hide, exposed, launch, put_in = boat.plan
         waterway, met = boat.waterway, boat.met_km
         self._nights.append((boat.unique_id, hide, exposed, launch, put_in, end, _OUTCOME_CODE[outcome],
