@@ -269,6 +269,44 @@ def test_a_replay_of_a_run_folder_steps_through_its_nights(stored):
         rc.close()
 
 
+def test_playing_a_replay_waits_for_each_night_to_be_drawn(stored, monkeypatch):
+    """On a slow machine a night takes longer to draw than play's interval: play waits for it, and the
+    page keeps up (rather than a render pass that never ends, every one of them changed by play)."""
+    import sim.app.replay as replay
+    from sim.app.page import ReplayPage
+
+    folder, _ = stored
+    date_line = replay.date_line
+
+    drawn = []
+
+    def slow_date_line(replay_, day):  # a render pass of the page takes 0.2 s more
+        time.sleep(0.2)
+        drawn.append(day)
+        return date_line(replay_, day)
+
+    monkeypatch.setattr(replay, "date_line", slow_date_line)
+
+    @solara.component
+    def Page():
+        with solara.AppLayout():
+            ReplayPage(str(folder), play_interval_s=0.05)
+
+    box, rc = solara.render(Page(), handle_error=False)
+    try:
+        rc.find(v.Btn, children=["▶"]).widget.click()
+        deadline = time.monotonic() + 30
+        while not date_text(rc).startswith("Date: 2025-01-04") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        rc.find(v.Btn, children=["❚❚"]).widget.click()  # still playing: not run through to the end
+        shown = date_text(rc)
+        assert not shown.startswith(("Date: 2025-01-01", "Date: 2025-01-02", "Date: 2025-01-03")), shown
+        nights = sorted(set(drawn))
+        assert nights == list(range(nights[-1] + 1)), nights  # every night drawn, none skipped
+    finally:
+        rc.close()
+
+
 def test_a_replay_draws_each_nights_agents_from_the_tracks(stored):
     import pandas as pd
 

@@ -159,11 +159,19 @@ def ReplayPage(folder: str, run: str | None = None, play_interval_s: float = 0.4
     day = solara.use_reactive(0)
     playing = solara.use_reactive(False)
     last = len(replay.daily) - 1
+    # The last night drawn, and when: set once a render pass is over. Play shows the next night only when
+    # this one has been drawn and on the page for play_interval_s, so that it never runs ahead of the
+    # drawing (on a slow machine a night takes longer to draw than the interval): no night is skipped, and
+    # no render pass is changed by play before it ends.
+    drawn = solara.use_ref((-1, 0.0))
+    this_day = day.value
+    solara.use_effect(lambda: setattr(drawn, "current", (this_day, time.monotonic())), [this_day])
 
     def play():
         while playing.value and day.value < last:
-            time.sleep(play_interval_s)
-            if playing.value:
+            time.sleep(min(0.05, play_interval_s))
+            shown_day, at = drawn.current
+            if playing.value and shown_day == day.value and time.monotonic() - at >= play_interval_s:
                 day.value = min(last, day.value + 1)
         playing.value = False
 
